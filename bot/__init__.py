@@ -1,0 +1,8 @@
+"""tickbot: a low-latency crypto trading bot (asyncio ingest, numba core, backtests)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("tickbot")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+source"

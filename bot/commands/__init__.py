@@ -1,0 +1,1 @@
+"""Subcommands of the tickbot CLI, one module each (see ``bot.cli``)."""
