@@ -131,7 +131,7 @@ class SnapshotRequest:
 
     instrument: int
     path: str
-    """Path and query on the venue's REST base URL, e.g. ``/fapi/v1/depth?symbol=BTCUSDT&limit=1000``."""
+    """Path and query on the venue's REST base URL, e.g. ``/fapi/v1/depth?symbol=BTCUSDT``."""
 
 
 class MarketDataFeed(Protocol):

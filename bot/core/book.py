@@ -329,7 +329,7 @@ def apply_event(qty: np.ndarray, state: np.ndarray, ev: np.ndarray, i: int) -> i
     """
     kind = ev[i]["kind"]
     inst = ev[i]["instrument"]
-    if kind == _BOOK_BID or kind == _BOOK_ASK:
+    if kind in (_BOOK_BID, _BOOK_ASK):
         state[inst, ST_LAST_TS] = ev[i]["ts_local_ns"]
         return apply_level(qty, state, inst, kind - 1, ev[i]["price_tick"], ev[i]["qty_lot"])
     if kind == _BOOK_CLEAR:

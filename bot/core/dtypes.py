@@ -39,7 +39,7 @@ class EventKind(IntEnum):
     MARK_PRICE = 9
     """Mark price in ticks (``qty_lot`` unused)."""
     FUNDING_RATE = 10
-    """Funding rate in units of 1e-9 in ``aux`` (``price_tick`` unused); ``qty_lot`` = next time s."""
+    """Funding rate in units of 1e-9 in ``aux``; ``ts_exch_ns`` is the venue's event time."""
     BOOK_INVALID = 11
     """The feed lost sync for this instrument: stop quoting it until a snapshot arrives."""
 
