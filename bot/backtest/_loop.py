@@ -1,0 +1,319 @@
+"""The backtest event loop: a template compiled once per strategy (see ``bot.backtest.loopgen``).
+
+``run_loop`` merges five time-ordered streams: market events at the venue (exchange clock),
+requests arriving at the venue, responses arriving back, market events at the local side (local
+clock) and the strategy's timer. The oldest goes first; ties go in that order (a request that
+reaches the venue at the same nanosecond as a market event is matched after it). The local side
+keeps its own book (what the strategy may see), the venue its own (what orders match against),
+so nothing the strategy does can use data it has not received yet.
+
+The strategy's ``decide`` is a *global* here (numba compiles it in, and can cache the result; an
+argument of function type would defeat the cache and recompile in every process). ``loopgen``
+writes a copy of this file per strategy with the import line below pointing at it.
+
+The loop stops at ``stop`` (local event index), when the fill buffer needs to grow, or on a venue
+error; all state lives in the arrays passed in, so calling it again continues exactly where it
+stopped (chunks for a progress bar, a params swap between two events).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from bot.backtest import sim_types as st
+from bot.backtest import sim_venue as sv
+from bot.core.book import ST_VALID, apply_level, check_book, clear_book
+from bot.core.risk import check_intent, on_amend, on_fill, on_order_closed
+from bot.core.signal import update_book_signals, update_trade_signals
+from strategies.fixed_spread import USES_SIGNALS, decide  # loopgen: strategy import
+
+# engine state es[ES_*]
+ES_X = 0
+ES_L = 1
+ES_NEXT_ID = 2
+ES_ORDERS = 3
+ES_CANCELS = 4
+ES_AMENDS = 5
+ES_RISK_REJECTS = 6
+ES_DROPPED = 7
+ES_DECIDES = 8
+ES_N_SAMPLES = 9
+ES_NEXT_SAMPLE_NS = 10
+ES_STATUS = 11
+ES_NOW_NS = 12
+ES_BATCHED = 13
+ES_CANCEL_REJECTS = 14
+ES_SUBMITTED_LOT = 15
+ES_VENUE_REJECTS = 16
+N_ES = 17
+
+# ES_STATUS values
+STOP_DONE = 0
+STOP_FILLS_FULL = 1
+STOP_VENUE_ERROR = 2
+
+_NO_TIME = 1 << 62
+_SNAPSHOT = 1
+_BATCH_END = 2
+_PENDING_NEW, _OPEN, _PARTIAL, _FILLED, _PENDING_CANCEL = 1, 2, 3, 4, 5
+_WAKE_EVENT, _WAKE_TIMER, _WAKE_ORDER = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _view_slot(view: np.ndarray, coid: int) -> int:
+    for s in range(view.shape[0]):
+        if view[s]["status"] != 0 and view[s]["client_order_id"] == coid:
+            return s
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _local_mid(lstate: np.ndarray, inst: int) -> float:
+    if check_book(lstate, inst) != 0:
+        return np.nan
+    return sv.mid_tick(lstate, inst)
+
+
+@njit(cache=True, nogil=True)
+def _dispatch(
+    n_int, intents, now, es, lstate, view, limits, rstate, rcounts, vs, req, lat_in, vinst
+) -> None:  # fmt: skip
+    """Pass each intent through risk and send what passes; count everything else."""
+    n_inst = lstate.shape[0]
+    for j in range(n_int):
+        it = intents[j]
+        action = it["action"]
+        inst = it["instrument"]
+        if inst >= n_inst or action < 1 or action > 4:
+            es[ES_DROPPED] += 1
+            continue
+        slot = -1
+        if action == 2 or action == 3:  # CANCEL / AMEND need an order we know
+            slot = _view_slot(view, it["client_order_id"])
+            if slot < 0 or view[slot]["status"] == _PENDING_CANCEL:
+                es[ES_DROPPED] += 1
+                continue
+        mid = _local_mid(lstate, inst)
+        reason = check_intent(
+            limits, rstate, rcounts, intents, j, mid, vinst[inst, st.VI_QUOTE_PER_TICK_LOT], now
+        )
+        if reason != 0:
+            es[ES_RISK_REJECTS] += 1
+            continue
+        coid = it["client_order_id"]
+        if action == 1:
+            slot = -1
+            for s in range(view.shape[0]):
+                if view[s]["status"] == 0:
+                    slot = s
+                    break
+            if slot < 0:  # no room to track it: undo the reservation, count, skip
+                on_order_closed(rstate, inst, it["side"], it["qty_lot"])
+                es[ES_DROPPED] += 1
+                continue
+            coid = es[ES_NEXT_ID]
+            es[ES_NEXT_ID] = coid + 1
+            v = view[slot]
+            v["status"] = _PENDING_NEW
+            v["side"] = it["side"]
+            v["flags"] = it["flags"]
+            v["instrument"] = inst
+            v["client_order_id"] = coid
+            v["price_tick"] = it["price_tick"]
+            v["qty_lot"] = it["qty_lot"]
+            v["filled_lot"] = 0
+            v["ts_sent_ns"] = now
+            es[ES_ORDERS] += 1
+            es[ES_SUBMITTED_LOT] += it["qty_lot"]
+        elif action == 2:
+            view[slot]["status"] = _PENDING_CANCEL
+            es[ES_CANCELS] += 1
+        elif action == 3:
+            es[ES_AMENDS] += 1
+        else:
+            for s in range(view.shape[0]):
+                if view[s]["status"] != 0 and view[s]["instrument"] == inst:
+                    view[s]["status"] = _PENDING_CANCEL
+            es[ES_CANCELS] += 1
+        status = sv.submit(
+            vs, req, lat_in, now, action, it["side"], it["flags"], inst, coid,
+            it["price_tick"], it["qty_lot"],
+        )  # fmt: skip
+        if status != 0:
+            es[ES_STATUS] = STOP_VENUE_ERROR
+
+
+@njit(cache=True, nogil=True)
+def _on_response(r, es, view, rstate, pos_local) -> None:
+    """Apply one venue response to the local order view, position and risk reservations."""
+    kind = r["kind"]
+    inst = r["instrument"]
+    side = r["side"]
+    slot = _view_slot(view, r["client_order_id"])
+    status = r["status"]
+    if kind == 2:  # FILL
+        q = r["qty_lot"]
+        pos_local[inst] += side * q
+        closed = r["leaves_lot"] == 0
+        on_fill(rstate, inst, side, q, closed)
+        if slot >= 0:
+            view[slot]["filled_lot"] = r["filled_lot"]
+            if closed:
+                view[slot]["status"] = 0
+            elif view[slot]["status"] != _PENDING_CANCEL:
+                view[slot]["status"] = _PARTIAL
+    elif kind == 1:  # ORDER
+        if status in (_OPEN, _PARTIAL):
+            if slot >= 0:
+                v = view[slot]
+                old_leaves = v["qty_lot"] - v["filled_lot"]
+                new_leaves = r["leaves_lot"]
+                if v["price_tick"] != r["price_tick"] or old_leaves != new_leaves:
+                    if v["status"] != _PENDING_NEW:  # an accepted amend
+                        on_amend(rstate, inst, side, old_leaves, new_leaves)
+                    v["price_tick"] = r["price_tick"]
+                    v["qty_lot"] = r["qty_lot"]
+                if v["status"] != _PENDING_CANCEL:
+                    v["status"] = status
+        else:  # CANCELLED, EXPIRED, REJECTED: release what is left
+            if status == 7:
+                es[ES_VENUE_REJECTS] += 1
+            leaves = r["leaves_lot"] if status != 7 else r["qty_lot"]
+            if slot >= 0:
+                on_order_closed(rstate, inst, side, leaves)
+                view[slot]["status"] = 0
+    else:  # CANCEL_REJECT: the order filled (or changed) first
+        es[ES_CANCEL_REJECTS] += 1
+        if slot >= 0 and view[slot]["status"] == _PENDING_CANCEL:
+            view[slot]["status"] = _PARTIAL if view[slot]["filled_lot"] > 0 else _OPEN
+
+
+@njit(cache=True, nogil=True)
+def _sample(es, now, xstate, acct, iacct, vinst, mark, s_ts, s_equity, s_pos, s_mid, s_spread):
+    """Record equity, positions, mids and spreads at ``now`` (exchange-side truth)."""
+    k = es[ES_N_SAMPLES]
+    if k >= s_ts.shape[0]:
+        return
+    equity = 0.0
+    for inst in range(xstate.shape[0]):
+        mid = sv.mid_tick(xstate, inst)
+        if mid == mid:
+            mark[inst] = mid
+        pos = iacct[inst, st.I_POSITION]
+        value = pos * mark[inst] * vinst[inst, st.VI_QUOTE_PER_TICK_LOT] if pos != 0 else 0.0
+        equity += acct[inst, st.A_CASH] + value
+        s_pos[k, inst] = pos
+        s_mid[k, inst] = mid
+        s_spread[k, inst] = xstate[inst, 2] - xstate[inst, 1] if mid == mid else np.nan
+    s_ts[k] = now
+    s_equity[k] = equity
+    es[ES_N_SAMPLES] = k + 1
+
+
+@njit(cache=True, nogil=True)
+def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) -> bool:
+    """Apply event ``li`` to the local side; return whether the strategy should be woken."""
+    e = ev[li]
+    kind = e["kind"]
+    inst = e["instrument"]
+    flags = e["flags"]
+    now = e["ts_local_ns"]
+    boundary = (flags & _BATCH_END) != 0 or not batched
+    if kind == 1 or kind == 2:
+        apply_level(lqty, lstate, inst, kind - 1, e["price_tick"], e["qty_lot"])
+    elif kind == 3:
+        clear_book(lqty, lstate, inst)
+    elif kind >= 4 and kind <= 6:
+        if USES_SIGNALS:
+            side = 1 if kind == 4 else (-1 if kind == 5 else 0)
+            update_trade_signals(
+                sig, ring, ring_idx, inst, now, side, e["price_tick"], e["qty_lot"], sparams
+            )
+    elif kind == 11:
+        lstate[inst, ST_VALID] = 0
+    if boundary and kind <= 3 and batched:
+        check = check_book(lstate, inst)
+        if check == 1 or check == 2:
+            lstate[inst, ST_VALID] = 0
+    if USES_SIGNALS and boundary and kind <= 3:
+        update_book_signals(lqty, lstate, sig, inst, now, sparams)
+    return boundary or (flags & _SNAPSHOT) == 0
+
+
+@njit(cache=True, nogil=True)
+def run_loop(
+    ev, stop, es, xqty, xstate, lqty, lstate, sig, ring, ring_idx, sparams,
+    vs, vorders, active, req, resp, lat_in, lat_out, vp, vinst, acct, iacct, fills,
+    limits, rstate, rcounts, view, pos_local, params, istate, fstate, intents,
+    mark, s_ts, s_equity, s_pos, s_mid, s_spread, sample_ns, fill_headroom,
+) -> int:  # fmt: skip
+    """Run events until local index ``stop``; return an ES_STATUS value (see module doc)."""
+    n = ev.shape[0]
+    batched = es[ES_BATCHED] != 0
+    es[ES_STATUS] = STOP_DONE
+    while es[ES_L] < stop:
+        if vs[st.VS_ERROR] != 0 or es[ES_STATUS] != STOP_DONE:
+            es[ES_STATUS] = STOP_VENUE_ERROR
+            break
+        if fills.shape[0] - vs[st.VS_N_FILLS] < fill_headroom:
+            es[ES_STATUS] = STOP_FILLS_FULL
+            break
+        li = es[ES_L]
+        x = es[ES_X]
+        tl = ev[li]["ts_local_ns"]
+        tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
+        tr = sv.next_request_ns(vs, req)
+        tp = sv.next_response_ns(vs, resp)
+        tw = istate[0] if istate[0] > 0 else _NO_TIME
+        if x < n and tx <= tr and tx <= tp and tx <= tl and tx <= tw:
+            e = ev[x]
+            sv.on_event(
+                vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
+                vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
+            )  # fmt: skip
+            es[ES_X] = x + 1
+            continue
+        if tr <= tp and tr <= tl and tr <= tw:
+            sv.process_request(
+                vs, req, vorders, active, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills
+            )
+            continue
+        if tp <= tl and tp <= tw:
+            r = resp[vs[st.VS_RESP_HEAD] % resp.shape[0]]
+            vs[st.VS_RESP_HEAD] += 1
+            _on_response(r, es, view, rstate, pos_local)
+            now = tp
+            reason = _WAKE_ORDER
+            inst = r["instrument"]
+        elif tl <= tw:
+            while es[ES_NEXT_SAMPLE_NS] <= tl and es[ES_N_SAMPLES] < s_ts.shape[0]:
+                _sample(
+                    es, es[ES_NEXT_SAMPLE_NS], xstate, acct, iacct, vinst, mark,
+                    s_ts, s_equity, s_pos, s_mid, s_spread,
+                )  # fmt: skip
+                es[ES_NEXT_SAMPLE_NS] += sample_ns
+            es[ES_L] = li + 1
+            if not _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched):
+                continue
+            now = tl
+            reason = _WAKE_EVENT
+            inst = ev[li]["instrument"]
+        else:
+            istate[0] = 0
+            now = tw
+            reason = _WAKE_TIMER
+            inst = -1
+        es[ES_NOW_NS] = now
+        es[ES_DECIDES] += 1
+        n_int = decide(
+            now, reason, inst, lqty, lstate, sig, view, pos_local, params, istate, fstate, intents
+        )
+        if 0 < istate[0] <= now:  # a timer in the past would spin: move it forward
+            istate[0] = now + 1
+        if n_int > 0:
+            _dispatch(
+                n_int, intents, now, es, lstate, view, limits, rstate, rcounts, vs, req,
+                lat_in, vinst,
+            )  # fmt: skip
+    return es[ES_STATUS]

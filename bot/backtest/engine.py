@@ -1,0 +1,239 @@
+"""Backtest engine: wires events, books, signals, a strategy, risk and the simulated venue.
+
+``Backtest`` validates its inputs and allocates every array once; ``run`` then drives the
+compiled loop (``bot.backtest._loop``, generated per strategy by ``loopgen``) in chunks of
+events, which gives a progress callback, lets the fill buffer grow, and lets a caller swap
+strategy params or risk limits between two events (``swap_params``). The loop is deterministic:
+the same events, config and seed give byte-identical results.
+
+Events are read in place (a memory-mapped event file is never copied), sorted by local receive
+time; the venue side reads the same array through its own cursor at exchange time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from bot.backtest import sim_types as st
+from bot.backtest.loopgen import load_loop
+from bot.backtest.sim_types import QueueModel
+from bot.backtest.sim_venue import SimVenue
+from bot.core.book import DEFAULT_WINDOW, new_books
+from bot.core.dtypes import EVENT_DTYPE, ORDER_INTENT_DTYPE
+from bot.core.instruments import InstrumentSpec
+from bot.core.risk import RISK_LIMITS_DTYPE, new_risk
+from bot.core.signal import new_signals, signal_params
+from bot.core.strategy_api import new_order_view
+
+CHUNK_EVENTS = 1 << 20
+"""Events per call of the compiled loop (progress granularity)."""
+
+
+class BacktestError(RuntimeError):
+    """The backtest could not run or stopped on a broken invariant."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """How the simulated venue behaves (validated by ``bot.config.schema``)."""
+
+    lat_in_ns: np.ndarray = field(default_factory=lambda: np.array([0], dtype=np.int64))
+    """Order-entry latency, local -> venue (one value, or measured values used in turn)."""
+    lat_out_ns: np.ndarray = field(default_factory=lambda: np.array([0], dtype=np.int64))
+    """Response latency, venue -> local."""
+    queue_model: QueueModel = QueueModel.PROBABILISTIC
+    queue_power: float = 2.0
+    maker_fee: Sequence[float] | None = None
+    """Per-instrument maker fee rate (fraction, negative = rebate); None: from the specs."""
+    taker_fee: Sequence[float] | None = None
+    funding: bool = False
+    sample_interval_ns: int = 1_000_000_000
+    initial_capital_quote: float = 100_000.0
+    seed: int = 0
+    max_orders: int = 64
+    """Capacity of the local order view (and a quarter of the venue's order table)."""
+    window: int = DEFAULT_WINDOW
+
+
+def as_event_array(events: np.ndarray) -> np.ndarray:
+    """Return ``events`` as a read-only ndarray view (no copy; one compiled type for all)."""
+    if events.dtype != EVENT_DTYPE:
+        raise BacktestError(f"events must have EVENT_DTYPE, got {events.dtype}")
+    if events.ndim != 1 or events.shape[0] == 0:
+        raise BacktestError("need a non-empty 1-d event array")
+    view = np.asarray(events).view(np.ndarray)
+    view = view.view()
+    view.flags.writeable = False
+    return view
+
+
+def has_batch_flags(events: np.ndarray, probe: int = 100_000) -> bool:
+    """Return whether the data marks message ends (BATCH_END) in its first ``probe`` rows."""
+    head = events[:probe]
+    return bool(np.any(head["flags"] & 2))
+
+
+class Backtest:
+    """One backtest run: every array it needs, allocated once."""
+
+    def __init__(
+        self,
+        events: np.ndarray,
+        specs: Sequence[InstrumentSpec],
+        strategy: ModuleType,
+        params: Any,
+        traded: Sequence[int],
+        limits: np.ndarray,
+        options: EngineOptions | None = None,
+    ) -> None:
+        opts = options if options is not None else EngineOptions()
+        self.options = opts
+        self.events = as_event_array(events)
+        self.specs = list(specs)
+        n_inst = len(self.specs)
+        if n_inst == 0:
+            raise BacktestError("no instruments")
+        top = int(self.events["instrument"].max())
+        if top >= n_inst:
+            raise BacktestError(f"events name instrument {top}, only {n_inst} specs given")
+        if limits.dtype != RISK_LIMITS_DTYPE or limits.shape != (n_inst,):
+            raise BacktestError("limits must be RISK_LIMITS_DTYPE rows, one per instrument")
+        for i in traded:
+            if not 0 <= i < n_inst:
+                raise BacktestError(f"traded instrument id {i} out of range")
+        self.strategy = strategy
+        self.loop = load_loop(strategy)
+        self.traded = list(traded)
+        qptl = np.array([s.quote_per_tick_lot() for s in self.specs])
+        maker = np.array(
+            opts.maker_fee
+            if opts.maker_fee is not None
+            else [float(s.maker_fee_rate) for s in specs]
+        )
+        taker = np.array(
+            opts.taker_fee
+            if opts.taker_fee is not None
+            else [float(s.taker_fee_rate) for s in specs]
+        )
+        self.venue = SimVenue(
+            n_inst,
+            quote_per_tick_lot=qptl,
+            maker_fee=maker,
+            taker_fee=taker,
+            lat_in_ns=np.asarray(opts.lat_in_ns, dtype=np.int64),
+            lat_out_ns=np.asarray(opts.lat_out_ns, dtype=np.int64),
+            queue_model=opts.queue_model,
+            power=opts.queue_power,
+            funding=opts.funding,
+            max_orders=4 * opts.max_orders,
+            queue_capacity=1 << 16,
+            window=opts.window,
+            latency_offset=opts.seed,
+        )
+        self.lqty, self.lstate = new_books(n_inst, opts.window)
+        self.sig, self.ring, self.ring_idx = new_signals(n_inst)
+        self.sparams = signal_params()
+        self.limits = limits.copy()
+        _, self.rstate, self.rcounts = new_risk(n_inst)
+        self.view = new_order_view(opts.max_orders)
+        self.pos_local = np.zeros(n_inst, dtype=np.int64)
+        self.params = np.ascontiguousarray(strategy.pack(params, self.traded), dtype=np.float64)
+        self.istate = np.zeros(max(1, strategy.ISTATE_SIZE), dtype=np.int64)
+        self.fstate = np.zeros(max(1, strategy.FSTATE_SIZE), dtype=np.float64)
+        self.intents = np.zeros(max(16, 2 * opts.max_orders), dtype=ORDER_INTENT_DTYPE)
+        self.es = np.zeros(self.loop.N_ES, dtype=np.int64)
+        self.es[self.loop.ES_NEXT_ID] = 1
+        self.es[self.loop.ES_BATCHED] = 1 if has_batch_flags(self.events) else 0
+        t0 = int(self.events["ts_local_ns"][0])
+        t1 = int(self.events["ts_local_ns"][-1])
+        if opts.sample_interval_ns <= 0:
+            raise BacktestError("sample interval must be > 0")
+        n_samples = min((t1 - t0) // opts.sample_interval_ns + 2, 10_000_000)
+        self.es[self.loop.ES_NEXT_SAMPLE_NS] = t0
+        self.mark = np.full(n_inst, np.nan)
+        self.s_ts = np.zeros(n_samples, dtype=np.int64)
+        self.s_equity = np.zeros(n_samples)
+        self.s_pos = np.zeros((n_samples, n_inst), dtype=np.int64)
+        self.s_mid = np.zeros((n_samples, n_inst))
+        self.s_spread = np.zeros((n_samples, n_inst))
+        self.fill_headroom = 300 + 4 * opts.max_orders
+        self.compile_s = 0.0
+        self.run_s = 0.0
+
+    def _call(self, stop: int) -> int:
+        v = self.venue
+        return int(
+            self.loop.run_loop(
+                self.events, stop, self.es, v.xqty, v.xstate, self.lqty, self.lstate, self.sig,
+                self.ring, self.ring_idx, self.sparams, v.vs, v.orders, v.active, v.req, v.resp,
+                v.lat_in, v.lat_out, v.vp, v.vinst, v.acct, v.iacct, v.fills, self.limits,
+                self.rstate, self.rcounts, self.view, self.pos_local, self.params, self.istate,
+                self.fstate, self.intents, self.mark, self.s_ts, self.s_equity, self.s_pos,
+                self.s_mid, self.s_spread, self.options.sample_interval_ns, self.fill_headroom,
+            )
+        )  # fmt: skip
+
+    def warm_up(self) -> float:
+        """Compile (or load from cache) the loop without processing events; return seconds."""
+        t = time.perf_counter()
+        self._call(int(self.es[self.loop.ES_L]))
+        self.compile_s = time.perf_counter() - t
+        return self.compile_s
+
+    @property
+    def position(self) -> int:
+        """Return the index of the next local event to process."""
+        return int(self.es[self.loop.ES_L])
+
+    def run(
+        self,
+        stop: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        chunk: int = CHUNK_EVENTS,
+    ) -> None:
+        """Process events up to local index ``stop`` (default: all)."""
+        n = self.events.shape[0]
+        end = n if stop is None else min(stop, n)
+        if self.compile_s == 0.0:
+            self.warm_up()
+        t = time.perf_counter()
+        while self.position < end:
+            target = min(end, self.position + chunk)
+            status = self._call(target)
+            if status == self.loop.STOP_FILLS_FULL:
+                self.venue.grow_fills()
+            elif status != self.loop.STOP_DONE:
+                err = int(self.venue.vs[st.VS_ERROR])
+                raise BacktestError(f"engine stopped at event {self.position}: venue error {err}")
+            if progress is not None:
+                progress(self.position, n)
+        self.run_s += time.perf_counter() - t
+
+    def swap_params(self, params: Any) -> None:
+        """Replace the strategy params between two events (hot reload)."""
+        new = np.ascontiguousarray(self.strategy.pack(params, self.traded), dtype=np.float64)
+        if new.shape != self.params.shape:
+            raise BacktestError("new params change the params layout; restart instead")
+        self.params[:] = new
+
+    def counters(self) -> dict[str, int]:
+        """Return the engine's and venue's counters."""
+        es, vs, lp = self.es, self.venue.vs, self.loop
+        return {
+            "orders_sent": int(es[lp.ES_ORDERS]),
+            "cancels_sent": int(es[lp.ES_CANCELS]),
+            "amends_sent": int(es[lp.ES_AMENDS]),
+            "risk_rejects": int(es[lp.ES_RISK_REJECTS]),
+            "venue_rejects": int(es[lp.ES_VENUE_REJECTS]),
+            "intents_dropped": int(es[lp.ES_DROPPED]),
+            "cancels_lost": int(vs[st.VS_CANCEL_LOST]),
+            "decide_calls": int(es[lp.ES_DECIDES]),
+            "submitted_lot": int(es[lp.ES_SUBMITTED_LOT]),
+            "fills": int(vs[st.VS_N_FILLS]),
+        }

@@ -1,0 +1,336 @@
+"""Matching, queue positions and accounting of the simulated venue (see ``sim_venue``)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from bot.backtest.sim_types import (
+    _FILLED,
+    _MAKER,
+    _MARKET,
+    _PARTIAL,
+    _TAKER,
+    A_CASH,
+    A_COST_TL,
+    A_FEES,
+    A_FUNDING,
+    A_MARK_TICK,
+    A_QWAIT_NS,
+    A_REALISED_TL,
+    A_VOLUME_QUOTE,
+    I_FILLS,
+    I_MAKER_LOT,
+    I_POSITION,
+    I_QWAIT_N,
+    I_TAKER_LOT,
+    VI_MAKER_FEE,
+    VI_QUOTE_PER_TICK_LOT,
+    VI_TAKER_FEE,
+    VP_FUNDING,
+    VP_POWER,
+    VP_QUEUE_MODEL,
+    VS_ERROR,
+    VS_LAST_RESP_TS,
+    VS_LAT_OUT_IDX,
+    VS_N_ACTIVE,
+    VS_N_FILLS,
+    VS_NOW_NS,
+    VS_RESP_HEAD,
+    VS_RESP_TAIL,
+)
+from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID, apply_level, clear_book
+
+
+@njit(cache=True, nogil=True)
+def latency(vs: np.ndarray, slot: int, lat: np.ndarray) -> int:
+    k = vs[slot]
+    vs[slot] = k + 1
+    return lat[k % lat.shape[0]]
+
+
+@njit(cache=True, nogil=True)
+def respond(
+    vs: np.ndarray,
+    resp: np.ndarray,
+    lat_out: np.ndarray,
+    kind: int,
+    o: np.void,
+    status: int,
+    reason: int,
+) -> np.void:
+    """Queue a response about order ``o`` at venue time ``vs[VS_NOW_NS]``; return its row."""
+    cap = resp.shape[0]
+    tail = vs[VS_RESP_TAIL]
+    if tail - vs[VS_RESP_HEAD] >= cap:
+        vs[VS_ERROR] = 2  # RESPONSE_QUEUE_FULL: the engine stops and reports it
+        tail = vs[VS_RESP_HEAD] + cap - 1  # overwrite the newest slot rather than corrupt
+    now = vs[VS_NOW_NS]
+    ts = max(now + latency(vs, VS_LAT_OUT_IDX, lat_out), vs[VS_LAST_RESP_TS])
+    vs[VS_LAST_RESP_TS] = ts
+    r = resp[tail % cap]
+    r["ts_ns"] = ts
+    r["ts_exch_ns"] = now
+    r["kind"] = kind
+    r["status"] = status
+    r["reason"] = reason
+    r["liquidity"] = 0
+    r["instrument"] = o["instrument"]
+    r["side"] = o["side"]
+    r["client_order_id"] = o["client_order_id"]
+    r["price_tick"] = o["price_tick"]
+    r["qty_lot"] = o["qty_lot"]
+    r["leaves_lot"] = o["leaves_lot"]
+    r["filled_lot"] = o["filled_lot"]
+    r["fee_quote"] = 0.0
+    vs[VS_RESP_TAIL] = tail + 1
+    return r
+
+
+@njit(cache=True, nogil=True)
+def _book_money(acct: np.ndarray, iacct: np.ndarray, inst: int, side: int, px: int, q: int) -> None:
+    """Move position and average-cost PnL for a fill of ``q`` lots at ``px`` ticks."""
+    pos = iacct[inst, I_POSITION]
+    remaining = q
+    if pos != 0 and (pos > 0) != (side > 0):
+        close = min(q, abs(pos))
+        avg = acct[inst, A_COST_TL] / pos
+        sign = 1.0 if pos > 0 else -1.0
+        acct[inst, A_REALISED_TL] += (px - avg) * close * sign
+        acct[inst, A_COST_TL] -= avg * close * sign
+        pos += side * close
+        remaining -= close
+        if pos == 0:
+            acct[inst, A_COST_TL] = 0.0  # no residue from float division
+    if remaining > 0:
+        acct[inst, A_COST_TL] += float(side) * px * remaining
+        pos += side * remaining
+    iacct[inst, I_POSITION] = pos
+
+
+@njit(cache=True, nogil=True)
+def fill(
+    vs: np.ndarray,
+    o: np.void,
+    px: int,
+    q: int,
+    liquidity: int,
+    resp: np.ndarray,
+    lat_out: np.ndarray,
+    vinst: np.ndarray,
+    acct: np.ndarray,
+    iacct: np.ndarray,
+    fills: np.ndarray,
+) -> None:
+    """Execute ``q`` lots of order ``o`` at ``px``: accounts, fill record, response."""
+    inst = o["instrument"]
+    side = o["side"]
+    qptl = vinst[inst, VI_QUOTE_PER_TICK_LOT]
+    notional = float(px) * q * qptl
+    rate = vinst[inst, VI_MAKER_FEE] if liquidity == _MAKER else vinst[inst, VI_TAKER_FEE]
+    fee = notional * rate
+    acct[inst, A_CASH] -= side * notional + fee
+    acct[inst, A_FEES] += fee
+    acct[inst, A_VOLUME_QUOTE] += notional
+    _book_money(acct, iacct, inst, side, px, q)
+    if liquidity == _MAKER:
+        iacct[inst, I_MAKER_LOT] += q
+        if o["filled_lot"] == 0:
+            acct[inst, A_QWAIT_NS] += vs[VS_NOW_NS] - o["ts_rest_ns"]
+            iacct[inst, I_QWAIT_N] += 1
+    else:
+        iacct[inst, I_TAKER_LOT] += q
+    iacct[inst, I_FILLS] += 1
+    o["leaves_lot"] -= q
+    o["filled_lot"] += q
+    status = _FILLED if o["leaves_lot"] == 0 else _PARTIAL
+    o["status"] = status
+    r = respond(vs, resp, lat_out, 2, o, status, 0)
+    r["price_tick"] = px
+    r["qty_lot"] = q
+    r["liquidity"] = liquidity
+    r["fee_quote"] = fee
+    n = vs[VS_N_FILLS]
+    if n < fills.shape[0]:
+        f = fills[n]
+        f["side"] = side
+        f["liquidity"] = liquidity
+        f["instrument"] = inst
+        f["client_order_id"] = o["client_order_id"]
+        f["ts_exch_ns"] = vs[VS_NOW_NS]
+        f["ts_local_ns"] = r["ts_ns"]
+        f["price_tick"] = px
+        f["qty_lot"] = q
+        f["leaves_lot"] = o["leaves_lot"]
+        f["fee_quote"] = fee
+    else:
+        vs[VS_ERROR] = 3  # FILLS_FULL (the engine keeps headroom, so this is a bug if seen)
+    vs[VS_N_FILLS] = n + 1
+
+
+@njit(cache=True, nogil=True)
+def remove_active(vs: np.ndarray, active: np.ndarray, k: int) -> None:
+    """Drop position ``k`` of the active list (swap with the last)."""
+    n = vs[VS_N_ACTIVE] - 1
+    active[k] = active[n]
+    vs[VS_N_ACTIVE] = n
+
+
+@njit(cache=True, nogil=True)
+def take(
+    vs: np.ndarray,
+    o: np.void,
+    xqty: np.ndarray,
+    xstate: np.ndarray,
+    resp: np.ndarray,
+    lat_out: np.ndarray,
+    vinst: np.ndarray,
+    acct: np.ndarray,
+    iacct: np.ndarray,
+    fills: np.ndarray,
+) -> None:
+    """Walk the opposite side for a marketable order, filling level by level at their prices."""
+    inst = o["instrument"]
+    side = o["side"]
+    market = (o["flags"] & _MARKET) != 0
+    opp = 1 if side == 1 else 0
+    window = xqty.shape[2]
+    base = xstate[inst, ST_BASE]
+    if side == 1:
+        px = xstate[inst, ST_BEST_ASK]
+        if px == NO_ASK:
+            return
+    else:
+        px = xstate[inst, ST_BEST_BID]
+        if px == NO_BID:
+            return
+    i = px - base
+    steps = 0
+    while 0 <= i < window and o["leaves_lot"] > 0 and steps < 256:
+        px = base + i
+        if not market and (px > o["price_tick"] if side == 1 else px < o["price_tick"]):
+            break
+        avail = xqty[inst, opp, i]
+        if avail > 0:
+            q = min(avail, o["leaves_lot"])
+            fill(vs, o, px, q, _TAKER, resp, lat_out, vinst, acct, iacct, fills)
+            apply_level(xqty, xstate, inst, opp, px, avail - q)
+            base = xstate[inst, ST_BASE]  # unchanged unless the book re-centred
+            i = px - base
+            steps += 1
+        i += 1 if side == 1 else -1
+
+
+@njit(cache=True, nogil=True)
+def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px: int) -> int:
+    idx = px - xstate[inst, ST_BASE]
+    if idx < 0 or idx >= xqty.shape[2]:
+        return 0
+    return xqty[inst, side_idx, idx]
+
+
+@njit(cache=True, nogil=True)
+def _queue_on_depth(o, prev_qty: int, new_qty: int, model: int, power: float) -> None:
+    """Move our queue estimate for a size change ``prev_qty -> new_qty`` at our level."""
+    chg = prev_qty - new_qty - o["cum_trade_lot"]
+    o["cum_trade_lot"] = 0
+    front = o["queue_ahead"]
+    if chg <= 0 or model == 0:
+        o["queue_ahead"] = min(front, float(new_qty))
+        return
+    back = max(prev_qty - front, 0.0)
+    fb = back**power
+    ff = front**power
+    prob = fb / (fb + ff) if fb + ff > 0.0 else 1.0
+    est = front - (1.0 - prob) * chg + min(back - prob * chg, 0.0)
+    o["queue_ahead"] = max(0.0, min(est, float(new_qty)))
+
+
+@njit(cache=True, nogil=True)
+def on_event(
+    vs, kind, inst, ts_exch_ns, price_tick, qty_lot, aux,
+    orders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
+) -> None:  # fmt: skip
+    """Apply one market event at the venue: queue positions, fills, then the venue's book."""
+    vs[VS_NOW_NS] = max(vs[VS_NOW_NS], ts_exch_ns)
+    n_active = vs[VS_N_ACTIVE]
+    if kind == 1 or kind == 2:  # BOOK_BID / BOOK_ASK
+        side_idx = kind - 1
+        if n_active > 0:
+            prev = level_at(xqty, xstate, inst, side_idx, price_tick)
+            own = 1 if side_idx == 0 else -1
+            for k in range(n_active):
+                o = orders[active[k]]
+                if o["instrument"] == inst and o["side"] == own and o["price_tick"] == price_tick:
+                    _queue_on_depth(o, prev, qty_lot, int(vp[VP_QUEUE_MODEL]), vp[VP_POWER])
+        apply_level(xqty, xstate, inst, side_idx, price_tick, qty_lot)
+        if n_active > 0 and qty_lot > 0:
+            _fill_crossed(
+                vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills
+            )
+    elif kind == 4 or kind == 5:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
+        if n_active > 0:
+            target = -1 if kind == 4 else 1
+            k = n_active - 1
+            while k >= 0:
+                o = orders[active[k]]
+                if o["instrument"] == inst and o["side"] == target:
+                    px = o["price_tick"]
+                    through = px < price_tick if target == -1 else px > price_tick
+                    q = 0
+                    if through:
+                        q = o["leaves_lot"]
+                    elif px == price_tick:
+                        ahead = o["queue_ahead"] - qty_lot
+                        o["cum_trade_lot"] += qty_lot
+                        if ahead < 0.0:
+                            q = min(int(-ahead), o["leaves_lot"])
+                            ahead = 0.0
+                        o["queue_ahead"] = ahead
+                    if q > 0:
+                        fill(vs, o, px, q, _MAKER, resp, lat_out, vinst, acct, iacct, fills)
+                        if o["leaves_lot"] == 0:
+                            o["status"] = 0
+                            remove_active(vs, active, k)
+                k -= 1
+    elif kind == 3:  # BOOK_CLEAR
+        clear_book(xqty, xstate, inst)
+    elif kind == 9:  # MARK_PRICE
+        acct[inst, A_MARK_TICK] = price_tick
+    elif kind == 10 and vp[VP_FUNDING] != 0.0:  # FUNDING_RATE, aux = rate * 1e9
+        mark = acct[inst, A_MARK_TICK]
+        if mark == 0.0:
+            mark = mid_tick(xstate, inst)
+        pay = iacct[inst, I_POSITION] * mark * vinst[inst, VI_QUOTE_PER_TICK_LOT] * aux * 1e-9
+        if pay == pay:  # no mark at all (NaN): nothing can be charged
+            acct[inst, A_CASH] -= pay
+            acct[inst, A_FUNDING] += pay
+
+
+@njit(cache=True, nogil=True)
+def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills):
+    """Fill (at their price) our resting orders that the opposite best has moved onto."""
+    bid = xstate[inst, ST_BEST_BID]
+    ask = xstate[inst, ST_BEST_ASK]
+    k = vs[VS_N_ACTIVE] - 1
+    while k >= 0:
+        o = orders[active[k]]
+        if o["instrument"] == inst:
+            px = o["price_tick"]
+            if (o["side"] == 1 and ask != NO_ASK and ask <= px) or (
+                o["side"] == -1 and bid != NO_BID and bid >= px
+            ):
+                fill(vs, o, px, o["leaves_lot"], _MAKER, resp, lat_out, vinst, acct, iacct, fills)
+                o["status"] = 0
+                remove_active(vs, active, k)
+        k -= 1
+
+
+@njit(cache=True, nogil=True)
+def mid_tick(xstate: np.ndarray, inst: int) -> float:
+    """Return the mid of a book in ticks (NaN when a side is empty)."""
+    bid = xstate[inst, ST_BEST_BID]
+    ask = xstate[inst, ST_BEST_ASK]
+    if bid == NO_BID or ask == NO_ASK:
+        return np.nan
+    return 0.5 * (bid + ask)

@@ -1,0 +1,162 @@
+"""Dtypes, enums and array-slot constants of the simulated venue (``bot.backtest.sim_venue``)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class QueueModel(IntEnum):
+    """How size cancelled at our level moves our queue position."""
+
+    RISK_AVERSE = 0
+    PROBABILISTIC = 1
+
+
+class VenueReject(IntEnum):
+    """Venue-side reject classes (``reason`` of responses; above every RiskReason)."""
+
+    POST_ONLY = 64
+    """A post-only order would have crossed the book (GTX)."""
+    UNKNOWN_ORDER = 65
+    """Cancel or amend of an order that is no longer open (it filled first: a lost race)."""
+    NO_LIQUIDITY = 66
+    """A market order met an empty book."""
+    TOO_MANY_ORDERS = 67
+    """The venue's order table is full."""
+
+
+class VenueStatus(IntEnum):
+    """Return codes of the venue kernels."""
+
+    OK = 0
+    REQUEST_QUEUE_FULL = 1
+    RESPONSE_QUEUE_FULL = 2
+    FILLS_FULL = 3
+
+
+class ResponseKind(IntEnum):
+    """What a response row carries."""
+
+    ORDER = 1
+    """An order state change (ack, cancel, reject, expiry, amend)."""
+    FILL = 2
+    CANCEL_REJECT = 3
+    """A cancel or amend arrived too late or for an unknown order."""
+
+
+NO_TIME = 1 << 62
+"""Timestamp of an empty queue (later than any event)."""
+
+VENUE_ORDER_DTYPE = np.dtype(
+    [
+        ("client_order_id", np.int64),
+        ("instrument", np.uint32),
+        ("side", np.int8),
+        ("flags", np.uint8),
+        ("status", np.uint8),
+        ("_reserved", np.uint8),
+        ("price_tick", np.int64),
+        ("qty_lot", np.int64),
+        ("leaves_lot", np.int64),
+        ("filled_lot", np.int64),
+        ("queue_ahead", np.float64),  # model estimate of lots ahead of us at our price
+        ("cum_trade_lot", np.int64),  # traded at our level since the last depth update
+        ("ts_rest_ns", np.int64),  # exchange time the order started resting (queue wait)
+    ],
+    align=True,
+)
+"""An order as the venue holds it."""
+
+REQUEST_DTYPE = np.dtype(
+    [
+        ("ts_ns", np.int64),  # arrival at the venue (exchange clock)
+        ("action", np.uint8),
+        ("side", np.int8),
+        ("flags", np.uint8),
+        ("_reserved", np.uint8),
+        ("instrument", np.uint32),
+        ("client_order_id", np.int64),
+        ("price_tick", np.int64),
+        ("qty_lot", np.int64),
+    ],
+    align=True,
+)
+"""An order-entry request in flight from us to the venue."""
+
+RESPONSE_DTYPE = np.dtype(
+    [
+        ("ts_ns", np.int64),  # arrival at the local side (local clock)
+        ("ts_exch_ns", np.int64),
+        ("kind", np.uint8),  # ResponseKind
+        ("status", np.uint8),  # OrderStatus after this response
+        ("reason", np.uint8),  # VenueReject for rejects
+        ("liquidity", np.uint8),  # Liquidity of a fill
+        ("instrument", np.uint32),
+        ("side", np.int8),
+        ("_pad", np.int8, (7,)),
+        ("client_order_id", np.int64),
+        ("price_tick", np.int64),  # fill price, or the order's price
+        ("qty_lot", np.int64),  # fill size, or the order's size
+        ("leaves_lot", np.int64),
+        ("filled_lot", np.int64),
+        ("fee_quote", np.float64),
+    ],
+    align=True,
+)
+"""A venue answer in flight back to us."""
+
+# venue scalar state vs[VS_*]
+VS_REQ_HEAD = 0
+VS_REQ_TAIL = 1
+VS_RESP_HEAD = 2
+VS_RESP_TAIL = 3
+VS_N_ACTIVE = 4
+VS_LAT_IN_IDX = 5
+VS_LAT_OUT_IDX = 6
+VS_LAST_REQ_TS = 7
+VS_LAST_RESP_TS = 8
+VS_N_FILLS = 9
+VS_CANCEL_LOST = 10
+VS_REJECTS = 11
+VS_ERROR = 12
+VS_NOW_NS = 13
+N_VS = 14
+
+# venue parameters vp[VP_*]
+VP_QUEUE_MODEL = 0
+VP_POWER = 1
+VP_FUNDING = 2
+N_VP = 3
+
+# per-instrument money vinst[inst, VI_*]
+VI_QUOTE_PER_TICK_LOT = 0
+VI_MAKER_FEE = 1
+VI_TAKER_FEE = 2
+N_VI = 3
+
+# per-instrument float accounts acct[inst, A_*] (quote currency unless *_TL: tick x lot units)
+A_CASH = 0
+A_REALISED_TL = 1
+A_COST_TL = 2
+A_FEES = 3
+A_FUNDING = 4
+A_VOLUME_QUOTE = 5
+A_MARK_TICK = 6
+A_QWAIT_NS = 7
+N_ACCT = 8
+
+# per-instrument integer accounts iacct[inst, I_*]
+I_POSITION = 0
+I_MAKER_LOT = 1
+I_TAKER_LOT = 2
+I_FILLS = 3
+I_QWAIT_N = 4
+N_IACCT = 5
+
+# mirrored enum values (kernels take ints)
+_NEW, _CANCEL, _AMEND, _CANCEL_ALL = 1, 2, 3, 4
+_POST_ONLY, _IOC, _MARKET = 1, 4, 8
+_OPEN, _PARTIAL, _FILLED, _CANCELLED, _REJECTED, _EXPIRED = 2, 3, 4, 6, 7, 8
+_MAKER, _TAKER = 1, 2
