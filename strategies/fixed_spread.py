@@ -25,8 +25,11 @@ from bot.core.strategy_api import ISTATE_WAKE_NS, emit_cancel, emit_new
 
 NAME = "fixed_spread"
 USES_SIGNALS = False
+WAKE_ON_EVENT = False
+"""It requotes on its timer only: market events and order updates need not wake it."""
+WAKE_ON_ORDER = False
 ISTATE_SIZE = 1
-FSTATE_SIZE = 1
+FSTATE_SIZE = 0
 
 
 class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,11 +106,8 @@ def decide(
     now_ns, reason, inst, book_qty, book_state, sig, orders, position_lot,
     params, istate, fstate, intents,
 ) -> int:  # fmt: skip
-    """Requote on the timer; on the first call of any kind, start the timer."""
+    """Requote on the timer (the engine's first wake starts it); ignore other wakes."""
     if reason != _WAKE_TIMER:
-        if istate[ISTATE_WAKE_NS] == 0 and fstate[0] == 0.0:
-            fstate[0] = 1.0  # started
-            istate[ISTATE_WAKE_NS] = now_ns + 1
         return 0
     n = 0
     for k in range(int(params[P_N_INSTRUMENTS])):

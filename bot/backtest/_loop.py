@@ -19,14 +19,30 @@ stopped (chunks for a progress bar, a params swap between two events).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from bot.backtest import sim_types as st
 from bot.backtest import sim_venue as sv
-from bot.core.book import ST_VALID, apply_level, check_book, clear_book
-from bot.core.risk import check_intent, on_amend, on_fill, on_order_closed
-from bot.core.signal import update_book_signals, update_trade_signals
-from strategies.fixed_spread import USES_SIGNALS, decide  # loopgen: strategy import
+from bot.backtest.sim_types import fast, inline_kernel, kernel
+from bot.core import book, risk, signal
+from bot.core.book import ST_VALID
+from strategies.fixed_spread import (  # loopgen: strategy import
+    USES_SIGNALS,
+    WAKE_ON_EVENT,
+    WAKE_ON_ORDER,
+    decide,
+)
+
+# Kernels from bot.core and the strategy, inlined without reference counting (see ``fast``).
+apply_level = fast(book.apply_level)
+check_book = fast(book.check_book)
+clear_book = fast(book.clear_book)
+check_intent = fast(risk.check_intent)
+on_amend = fast(risk.on_amend)
+on_fill = fast(risk.on_fill)
+on_order_closed = fast(risk.on_order_closed)
+update_book_signals = fast(signal.update_book_signals)
+update_trade_signals = fast(signal.update_trade_signals)
+_decide = fast(decide)
 
 # engine state es[ES_*]
 ES_X = 0
@@ -60,7 +76,7 @@ _PENDING_NEW, _OPEN, _PARTIAL, _FILLED, _PENDING_CANCEL = 1, 2, 3, 4, 5
 _WAKE_EVENT, _WAKE_TIMER, _WAKE_ORDER = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _view_slot(view: np.ndarray, coid: int) -> int:
     for s in range(view.shape[0]):
         if view[s]["status"] != 0 and view[s]["client_order_id"] == coid:
@@ -68,14 +84,14 @@ def _view_slot(view: np.ndarray, coid: int) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _local_mid(lstate: np.ndarray, inst: int) -> float:
     if check_book(lstate, inst) != 0:
         return np.nan
     return sv.mid_tick(lstate, inst)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _dispatch(
     n_int, intents, now, es, lstate, view, limits, rstate, rcounts, vs, req, lat_in, vinst
 ) -> None:  # fmt: skip
@@ -144,7 +160,7 @@ def _dispatch(
             es[ES_STATUS] = STOP_VENUE_ERROR
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _on_response(r, es, view, rstate, pos_local) -> None:
     """Apply one venue response to the local order view, position and risk reservations."""
     kind = r["kind"]
@@ -189,7 +205,7 @@ def _on_response(r, es, view, rstate, pos_local) -> None:
             view[slot]["status"] = _PARTIAL if view[slot]["filled_lot"] > 0 else _OPEN
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _sample(es, now, xstate, acct, iacct, vinst, mark, s_ts, s_equity, s_pos, s_mid, s_spread):
     """Record equity, positions, mids and spreads at ``now`` (exchange-side truth)."""
     k = es[ES_N_SAMPLES]
@@ -211,7 +227,7 @@ def _sample(es, now, xstate, acct, iacct, vinst, mark, s_ts, s_equity, s_pos, s_
     es[ES_N_SAMPLES] = k + 1
 
 
-@njit(cache=True, nogil=True)
+@inline_kernel
 def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) -> bool:
     """Apply event ``li`` to the local side; return whether the strategy should be woken."""
     e = ev[li]
@@ -241,7 +257,7 @@ def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) ->
     return boundary or (flags & _SNAPSHOT) == 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def run_loop(
     ev, stop, es, xqty, xstate, lqty, lstate, sig, ring, ring_idx, sparams,
     vs, vorders, active, req, resp, lat_in, lat_out, vp, vinst, acct, iacct, fills,
@@ -251,28 +267,39 @@ def run_loop(
     """Run events until local index ``stop``; return an ES_STATUS value (see module doc)."""
     n = ev.shape[0]
     batched = es[ES_BATCHED] != 0
+    x = es[ES_X]
+    li = es[ES_L]
+    next_sample = es[ES_NEXT_SAMPLE_NS]
+    status = STOP_DONE
     es[ES_STATUS] = STOP_DONE
-    while es[ES_L] < stop:
+    while li < stop:
         if vs[st.VS_ERROR] != 0 or es[ES_STATUS] != STOP_DONE:
-            es[ES_STATUS] = STOP_VENUE_ERROR
+            status = STOP_VENUE_ERROR
             break
         if fills.shape[0] - vs[st.VS_N_FILLS] < fill_headroom:
-            es[ES_STATUS] = STOP_FILLS_FULL
+            status = STOP_FILLS_FULL
             break
-        li = es[ES_L]
-        x = es[ES_X]
         tl = ev[li]["ts_local_ns"]
         tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
         tr = sv.next_request_ns(vs, req)
         tp = sv.next_response_ns(vs, resp)
         tw = istate[0] if istate[0] > 0 else _NO_TIME
-        if x < n and tx <= tr and tx <= tp and tx <= tl and tx <= tw:
-            e = ev[x]
-            sv.on_event(
-                vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
-                vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
-            )  # fmt: skip
-            es[ES_X] = x + 1
+        if tx <= tr and tx <= tp and tx <= tl and tx <= tw and x < n:
+            # venue-side events, in a run until anything else is due or a response appears
+            limit = min(min(tr, tp), min(tl, tw))
+            tail = vs[st.VS_RESP_TAIL]
+            while True:
+                e = ev[x]
+                sv.on_event(
+                    vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
+                    vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
+                )  # fmt: skip
+                x += 1
+                if x >= n or vs[st.VS_RESP_TAIL] != tail:
+                    break
+                tx = ev[x]["ts_exch_ns"]
+                if tx > limit:
+                    break
             continue
         if tr <= tp and tr <= tl and tr <= tw:
             sv.process_request(
@@ -283,22 +310,34 @@ def run_loop(
             r = resp[vs[st.VS_RESP_HEAD] % resp.shape[0]]
             vs[st.VS_RESP_HEAD] += 1
             _on_response(r, es, view, rstate, pos_local)
+            if not WAKE_ON_ORDER:
+                continue
             now = tp
             reason = _WAKE_ORDER
             inst = r["instrument"]
         elif tl <= tw:
-            while es[ES_NEXT_SAMPLE_NS] <= tl and es[ES_N_SAMPLES] < s_ts.shape[0]:
-                _sample(
-                    es, es[ES_NEXT_SAMPLE_NS], xstate, acct, iacct, vinst, mark,
-                    s_ts, s_equity, s_pos, s_mid, s_spread,
-                )  # fmt: skip
-                es[ES_NEXT_SAMPLE_NS] += sample_ns
-            es[ES_L] = li + 1
-            if not _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched):
+            # local-side events, in a run while nothing else is due
+            limit = min(tx, min(tr, tp))
+            wake = False
+            while True:
+                while next_sample <= tl and es[ES_N_SAMPLES] < s_ts.shape[0]:
+                    _sample(
+                        es, next_sample, xstate, acct, iacct, vinst, mark,
+                        s_ts, s_equity, s_pos, s_mid, s_spread,
+                    )  # fmt: skip
+                    next_sample += sample_ns
+                wake = _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
+                li += 1
+                if (WAKE_ON_EVENT and wake) or li >= stop:
+                    break
+                tl = ev[li]["ts_local_ns"]
+                if tl >= limit or tl > tw:
+                    break
+            if not (WAKE_ON_EVENT and wake):
                 continue
-            now = tl
+            now = ev[li - 1]["ts_local_ns"]
             reason = _WAKE_EVENT
-            inst = ev[li]["instrument"]
+            inst = ev[li - 1]["instrument"]
         else:
             istate[0] = 0
             now = tw
@@ -306,7 +345,7 @@ def run_loop(
             inst = -1
         es[ES_NOW_NS] = now
         es[ES_DECIDES] += 1
-        n_int = decide(
+        n_int = _decide(
             now, reason, inst, lqty, lstate, sig, view, pos_local, params, istate, fstate, intents
         )
         if 0 < istate[0] <= now:  # a timer in the past would spin: move it forward
@@ -316,4 +355,9 @@ def run_loop(
                 n_int, intents, now, es, lstate, view, limits, rstate, rcounts, vs, req,
                 lat_in, vinst,
             )  # fmt: skip
+    es[ES_X] = x
+    es[ES_L] = li
+    es[ES_NEXT_SAMPLE_NS] = next_sample
+    if status != STOP_DONE:
+        es[ES_STATUS] = status
     return es[ES_STATUS]

@@ -29,7 +29,7 @@ from bot.core.dtypes import EVENT_DTYPE, ORDER_INTENT_DTYPE
 from bot.core.instruments import InstrumentSpec
 from bot.core.risk import RISK_LIMITS_DTYPE, new_risk
 from bot.core.signal import new_signals, signal_params
-from bot.core.strategy_api import new_order_view
+from bot.core.strategy_api import ISTATE_WAKE_NS, new_order_view
 
 CHUNK_EVENTS = 1 << 20
 """Events per call of the compiled loop (progress granularity)."""
@@ -145,6 +145,7 @@ class Backtest:
         self.pos_local = np.zeros(n_inst, dtype=np.int64)
         self.params = np.ascontiguousarray(strategy.pack(params, self.traded), dtype=np.float64)
         self.istate = np.zeros(max(1, strategy.ISTATE_SIZE), dtype=np.int64)
+        self.istate[ISTATE_WAKE_NS] = int(self.events["ts_local_ns"][0])  # the first timer call
         self.fstate = np.zeros(max(1, strategy.FSTATE_SIZE), dtype=np.float64)
         self.intents = np.zeros(max(16, 2 * opts.max_orders), dtype=ORDER_INTENT_DTYPE)
         self.es = np.zeros(self.loop.N_ES, dtype=np.int64)

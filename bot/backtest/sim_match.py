@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from bot.backtest.sim_types import (
     _FILLED,
@@ -38,18 +37,24 @@ from bot.backtest.sim_types import (
     VS_NOW_NS,
     VS_RESP_HEAD,
     VS_RESP_TAIL,
+    fast,
+    kernel,
 )
-from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID, apply_level, clear_book
+from bot.core import book
+from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID
+
+apply_level = fast(book.apply_level)
+clear_book = fast(book.clear_book)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def latency(vs: np.ndarray, slot: int, lat: np.ndarray) -> int:
     k = vs[slot]
     vs[slot] = k + 1
     return lat[k % lat.shape[0]]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def respond(
     vs: np.ndarray,
     resp: np.ndarray,
@@ -87,7 +92,7 @@ def respond(
     return r
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _book_money(acct: np.ndarray, iacct: np.ndarray, inst: int, side: int, px: int, q: int) -> None:
     """Move position and average-cost PnL for a fill of ``q`` lots at ``px`` ticks."""
     pos = iacct[inst, I_POSITION]
@@ -108,7 +113,7 @@ def _book_money(acct: np.ndarray, iacct: np.ndarray, inst: int, side: int, px: i
     iacct[inst, I_POSITION] = pos
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def fill(
     vs: np.ndarray,
     o: np.void,
@@ -168,7 +173,7 @@ def fill(
     vs[VS_N_FILLS] = n + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def remove_active(vs: np.ndarray, active: np.ndarray, k: int) -> None:
     """Drop position ``k`` of the active list (swap with the last)."""
     n = vs[VS_N_ACTIVE] - 1
@@ -176,7 +181,7 @@ def remove_active(vs: np.ndarray, active: np.ndarray, k: int) -> None:
     vs[VS_N_ACTIVE] = n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def take(
     vs: np.ndarray,
     o: np.void,
@@ -221,7 +226,7 @@ def take(
         i += 1 if side == 1 else -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px: int) -> int:
     idx = px - xstate[inst, ST_BASE]
     if idx < 0 or idx >= xqty.shape[2]:
@@ -229,7 +234,7 @@ def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px:
     return xqty[inst, side_idx, idx]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _queue_on_depth(o, prev_qty: int, new_qty: int, model: int, power: float) -> None:
     """Move our queue estimate for a size change ``prev_qty -> new_qty`` at our level."""
     chg = prev_qty - new_qty - o["cum_trade_lot"]
@@ -246,7 +251,7 @@ def _queue_on_depth(o, prev_qty: int, new_qty: int, model: int, power: float) ->
     o["queue_ahead"] = max(0.0, min(est, float(new_qty)))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def on_event(
     vs, kind, inst, ts_exch_ns, price_tick, qty_lot, aux,
     orders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
@@ -307,7 +312,7 @@ def on_event(
             acct[inst, A_FUNDING] += pay
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills):
     """Fill (at their price) our resting orders that the opposite best has moved onto."""
     bid = xstate[inst, ST_BEST_BID]
@@ -326,7 +331,7 @@ def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, 
         k -= 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def mid_tick(xstate: np.ndarray, inst: int) -> float:
     """Return the mid of a book in ticks (NaN when a side is empty)."""
     bid = xstate[inst, ST_BEST_BID]

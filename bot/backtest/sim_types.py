@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
+from numba import njit
 
 
 class QueueModel(IntEnum):
@@ -160,3 +163,28 @@ _NEW, _CANCEL, _AMEND, _CANCEL_ALL = 1, 2, 3, 4
 _POST_ONLY, _IOC, _MARKET = 1, 4, 8
 _OPEN, _PARTIAL, _FILLED, _CANCELLED, _REJECTED, _EXPIRED = 2, 3, 4, 6, 7, 8
 _MAKER, _TAKER = 1, 2
+
+
+kernel = njit(cache=True, nogil=True, _nrt=False)
+"""Decorator of the backtest's hot kernels: numba's reference counting switched off.
+
+With the runtime's reference counting on, every call of a kernel with array arguments
+increments and decrements each array's refcount atomically (two locked instructions per array
+per call, even when inlined): on a 12-array kernel that is ~130 ns of a 160 ns event, measured
+with ``_nrt=True`` vs ``_nrt=False``. None of these kernels allocates or returns an array (they
+only read and write preallocated ones), which is exactly the case ``_nrt=False`` is safe for.
+"""
+
+
+inline_kernel = njit(inline="always", _nrt=False)
+"""Decorator of small per-event helpers: inlined into the loop (compiled and cached with it)."""
+
+
+def fast(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``fn`` (a jitted kernel from elsewhere) to be inlined into a ``kernel`` caller.
+
+    A kernel compiled with reference counting (``bot.core``'s, a strategy's ``decide``) increfs
+    each array argument on entry; inlining its code into our ``_nrt=False`` caller removes that
+    cost. The inlined copy is compiled into (and cached with) the caller, never on its own.
+    """
+    return njit(inline="always", _nrt=False)(getattr(fn, "py_func", fn))

@@ -40,7 +40,6 @@ Model
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from bot.backtest.sim_match import (
     latency,
@@ -88,6 +87,7 @@ from bot.backtest.sim_types import (
     VS_RESP_HEAD,
     VS_RESP_TAIL,
     QueueModel,
+    kernel,
 )
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, new_books
 from bot.core.dtypes import FILL_DTYPE
@@ -103,7 +103,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def submit(
     vs: np.ndarray,
     req: np.ndarray,
@@ -137,7 +137,7 @@ def submit(
     return 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     """Return the venue arrival time of the oldest request in flight (``NO_TIME`` if none)."""
     if vs[VS_REQ_HEAD] == vs[VS_REQ_TAIL]:
@@ -145,7 +145,7 @@ def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     return req[vs[VS_REQ_HEAD] % req.shape[0]]["ts_ns"]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def next_response_ns(vs: np.ndarray, resp: np.ndarray) -> int:
     """Return the local arrival time of the oldest response in flight (``NO_TIME`` if none)."""
     if vs[VS_RESP_HEAD] == vs[VS_RESP_TAIL]:
@@ -153,7 +153,7 @@ def next_response_ns(vs: np.ndarray, resp: np.ndarray) -> int:
     return resp[vs[VS_RESP_HEAD] % resp.shape[0]]["ts_ns"]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _find_active(vs: np.ndarray, active: np.ndarray, orders: np.ndarray, coid: int) -> int:
     for k in range(vs[VS_N_ACTIVE]):
         if orders[active[k]]["client_order_id"] == coid:
@@ -161,7 +161,7 @@ def _find_active(vs: np.ndarray, active: np.ndarray, orders: np.ndarray, coid: i
     return -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _free_slot(orders: np.ndarray) -> int:
     for s in range(orders.shape[0]):
         if orders[s]["status"] == 0:
@@ -169,7 +169,7 @@ def _free_slot(orders: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _crosses(xstate: np.ndarray, inst: int, side: int, px: int, market: bool) -> bool:
     if side == 1:
         ask = xstate[inst, ST_BEST_ASK]
@@ -178,7 +178,7 @@ def _crosses(xstate: np.ndarray, inst: int, side: int, px: int, market: bool) ->
     return bid != NO_BID and (market or px <= bid)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _rest(vs: np.ndarray, active: np.ndarray, o: np.void, slot: int, xqty, xstate) -> None:
     """Put order ``o`` (in ``slot``) at the back of its level's queue."""
     side_idx = 0 if o["side"] == 1 else 1
@@ -190,7 +190,7 @@ def _rest(vs: np.ndarray, active: np.ndarray, o: np.void, slot: int, xqty, xstat
         vs[VS_N_ACTIVE] += 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def process_request(
     vs, req, orders, active, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills
 ) -> int:
@@ -235,7 +235,7 @@ def process_request(
     return vs[VS_ERROR]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _cancel_at(vs, active, orders, k, resp, lat_out) -> None:
     o = orders[active[k]]
     respond(vs, resp, lat_out, 1, o, _CANCELLED, 0)
@@ -243,7 +243,7 @@ def _cancel_at(vs, active, orders, k, resp, lat_out) -> None:
     remove_active(vs, active, k)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _new_order(vs, r, orders, active, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills):
     slot = _free_slot(orders[: orders.shape[0] - 1])
     scratch = orders[orders.shape[0] - 1]
@@ -287,7 +287,7 @@ def _new_order(vs, r, orders, active, xqty, xstate, resp, lat_out, vinst, acct, 
         _rest(vs, active, o, slot, xqty, xstate)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _amend_at(vs, r, active, orders, k, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills):
     """Amend: same price and a smaller size keeps priority; anything else re-queues."""
     o = orders[active[k]]

@@ -10,6 +10,9 @@ A strategy (``strategies/<name>.py``) is a module with:
 * ``ISTATE_SIZE`` / ``FSTATE_SIZE``: sizes of its persistent int64 / float64 scratch arrays
   (slot ``ISTATE_WAKE_NS`` of the int64 array is reserved: see below);
 * ``USES_SIGNALS`` (bool): whether the engine must keep ``bot.core.signal`` up to date for it;
+* ``WAKE_ON_EVENT`` / ``WAKE_ON_ORDER`` (bool): whether ``decide`` runs after every market event
+  (at message ends) / every order update or fill; the timer always wakes it. A timer-driven
+  strategy sets both False and the engine skips the calls (they are compile-time constants);
 * ``decide``: one ``@njit(cache=True)`` kernel with exactly this signature::
 
     decide(now_ns, reason, inst, book_qty, book_state, sig, orders, position_lot,
@@ -23,7 +26,8 @@ A strategy (``strategies/<name>.py``) is a module with:
   position as known from fills received. It writes order intents (``ORDER_INTENT_DTYPE``) into
   ``intents`` from index 0 and returns how many; the engine assigns ``client_order_id`` to NEW
   intents and passes every intent through pre-trade risk. To be woken by time, it stores the next
-  local time in ``istate[ISTATE_WAKE_NS]`` (0 = no timer).
+  local time in ``istate[ISTATE_WAKE_NS]`` (0 = no timer). The engine sets that slot to the local
+  time of the first event before it starts, so every strategy gets one timer call at the start.
 
 ``decide`` must not allocate, do I/O or read globals that change (numba freezes them), and must
 be deterministic: the backtest relies on it for byte-identical results.
@@ -71,7 +75,6 @@ ORDER_VIEW_DTYPE = np.dtype(
 # values mirrored from bot.core.dtypes for use inside kernels
 _NEW = 1
 _CANCEL = 2
-_PENDING_CANCEL = 5
 
 
 @njit(cache=True, nogil=True)
@@ -122,8 +125,3 @@ def new_order_view(capacity: int = 64) -> np.ndarray:
     if capacity < 1:
         raise ValueError("order view capacity must be >= 1")
     return np.zeros(capacity, dtype=ORDER_VIEW_DTYPE)
-
-
-def is_cancel_pending(status: int) -> bool:
-    """Return whether a view status means a cancel is already on its way."""
-    return status == _PENDING_CANCEL

@@ -14,6 +14,8 @@ from numba import njit
 
 NAME = "scripted"
 USES_SIGNALS = True
+WAKE_ON_EVENT = True
+WAKE_ON_ORDER = True
 ISTATE_SIZE = 2
 FSTATE_SIZE = 1
 _COLS = 7
