@@ -1,0 +1,135 @@
+"""``tickbot backtest``: run a strategy config over event files; summary, JSON and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli import UserError
+from bot.config.schema import ConfigError, load_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``backtest`` subcommand."""
+    p = subparsers.add_parser(
+        "backtest",
+        help="backtest a strategy config on event files",
+        description="Replay event files through the strategy, pre-trade risk and the simulated "
+        "venue (latency, queue position, fees). Prints a summary and writes a report folder.",
+    )
+    p.add_argument("--config", type=Path, required=True, help="strategy config (YAML)")
+    p.add_argument("--data", type=Path, nargs="+", required=True, help="event file(s)")
+    p.add_argument(
+        "--latency",
+        help="order latency: ENTRY[,RESPONSE] (5ms, 250us, 0.005s) or a file of measured ns",
+    )
+    p.add_argument(
+        "--queue-model", help="risk-averse, proportional, power or power:N (default: config)"
+    )
+    p.add_argument(
+        "--out", type=Path, help="report folder (default: reports/backtest-<config name>)"
+    )
+    p.add_argument("--no-report", action="store_true", help="write no report folder")
+    p.add_argument("--json", action="store_true", help="print every stat as one JSON object")
+    p.set_defaults(handler=run)
+
+
+def _progress(enabled: bool) -> Any:
+    """Return a (context manager, callback) pair: a rich bar on a TTY, nothing otherwise."""
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} events"),
+        TimeRemainingColumn(),
+        transient=True,
+        console=__import__("rich.console").console.Console(stderr=True),
+    )
+    task = bar.add_task("events", total=0)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+def _summary(stats: dict[str, Any], report: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="backtest", show_header=False)
+    rows = [
+        ("events", f"{stats['events']:,}"),
+        ("events/s (warm)", f"{stats['events_per_s']:,.0f}"),
+        ("compile / cache load", f"{stats['compile_s']:.2f} s"),
+        ("PnL", f"{stats['pnl_quote']:,.4f} ({stats['return'] * 100:.4f} %)"),
+        ("realised / unrealised", f"{stats['realised_pnl_quote']:,.4f} / "
+         f"{stats['unrealised_pnl_quote']:,.4f}"),
+        ("fees (neg = rebate)", f"{stats['fees_quote']:,.4f}"),
+        ("Sharpe / Sortino", f"{stats['sharpe']:.2f} / {stats['sortino']:.2f}"),
+        ("max drawdown", f"{stats['max_drawdown_quote']:,.4f} "
+         f"({stats['max_drawdown'] * 100:.4f} %)"),
+        ("turnover", f"{stats['turnover']:.3f}x ({stats['volume_quote']:,.2f} quote)"),
+        ("orders / cancels sent", f"{stats['orders_sent']:,} / {stats['cancels_sent']:,}"),
+        ("fills (maker share)", f"{stats['fills']:,} ({stats['maker_share'] * 100:.1f} %)"),
+        ("fill ratio", f"{stats['fill_ratio'] * 100:.2f} %"),
+        ("mean queue wait", f"{stats['mean_queue_wait_s']:.3f} s"),
+        ("inventory q05/q50/q95", f"{stats['inventory_q05_lot']:g} / "
+         f"{stats['inventory_q50_lot']:g} / {stats['inventory_q95_lot']:g} lots"),
+        ("rejects risk / venue", f"{stats['risk_rejects']:,} / {stats['venue_rejects']:,}"),
+        ("cancels lost to fills", f"{stats['cancels_lost']:,}"),
+    ]  # fmt: skip
+    for k, v in rows:
+        table.add_row(k, v)
+    console = Console()
+    console.print(table)
+    if report is not None:
+        console.print(f"report: {report}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the backtest and print the summary (or JSON)."""
+    from bot.backtest import session
+    from bot.backtest.engine import BacktestError
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+    overrides = session.Overrides(latency=args.latency, queue_model=args.queue_model)
+    bar, update = _progress(sys.stderr.isatty() and not args.json)
+    try:
+        data = session.load_data(args.data)
+        if bar is not None:
+            with bar:
+                bt, stats = session.run(cfg, data, overrides, progress=update)
+        else:
+            bt, stats = session.run(cfg, data, overrides)
+    except session.SetupError as e:
+        raise UserError(str(e)) from None
+    except BacktestError as e:
+        print(f"tickbot backtest: engine error: {e}", file=sys.stderr)
+        return 1
+    page = None
+    if not args.no_report:
+        from bot.backtest.report import write_report
+
+        out = args.out if args.out is not None else Path("reports") / f"backtest-{args.config.stem}"
+        try:
+            page = write_report(
+                bt, stats, out, f"{cfg.strategy.name} on {', '.join(map(str, args.data))}"
+            )
+        except OSError as e:
+            raise UserError(f"cannot write report to {out}: {e.strerror}") from None
+        stats["report"] = str(page)
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        _summary(stats, page)
+    return 0

@@ -1,0 +1,1 @@
+"""Typed, validated configuration (strategy YAML files, later the live service's ConfigMap)."""
