@@ -66,6 +66,7 @@ def new_risk(n_instruments: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Allocate ``(limits, state, counts[n, N_RISK_REASONS])``; limits start fully closed."""
     limits = np.zeros(n_instruments, dtype=RISK_LIMITS_DTYPE)
     state = np.zeros(n_instruments, dtype=RISK_STATE_DTYPE)
+    state["last_refill_ns"] = -1  # the bucket starts full at the first order
     counts = np.zeros((n_instruments, N_RISK_REASONS), dtype=np.int64)
     return limits, state, counts
 
@@ -126,7 +127,7 @@ def check_intent(
 ) -> int:
     """Check ``intents[i]``; return a RiskReason (0 = OK) and count it. See the module doc."""
     intent = intents[i]
-    inst = intent.instrument
+    inst = intent["instrument"]
     reason = _check(limits, state, intent, inst, mid_tick, quote_per_tick_lot, now_ns)
     counts[inst, reason] += 1
     return reason
@@ -142,53 +143,53 @@ def _check(
     quote_per_tick_lot: float,
     now_ns: int,
 ) -> int:
-    action = intent.action
+    action = intent["action"]
     if action in (_CANCEL, _CANCEL_ALL):
         return 0
     lim = limits[inst]
     st = state[inst]
-    if lim.kill_switch != 0 or st.halted != 0:
+    if lim["kill_switch"] != 0 or st["halted"] != 0:
         return 1  # KILL_SWITCH
-    side = intent.side
-    qty = intent.qty_lot
-    market = (intent.flags & _MARKET) != 0
+    side = intent["side"]
+    qty = intent["qty_lot"]
+    market = (intent["flags"] & _MARKET) != 0
     if (action != _NEW and action != _AMEND) or qty <= 0 or (side != 1 and side != -1):
         return 9  # INVALID_ORDER
-    if not market and intent.price_tick <= 0:
+    if not market and intent["price_tick"] <= 0:
         return 9
-    if qty > lim.max_order_lot:
+    if qty > lim["max_order_lot"]:
         return 2  # MAX_ORDER_QTY
     if side == 1:
-        if st.position_lot + st.open_buy_lot + qty > lim.max_position_lot:
+        if st["position_lot"] + st["open_buy_lot"] + qty > lim["max_position_lot"]:
             return 3  # MAX_POSITION
-    elif st.position_lot - st.open_sell_lot - qty < -lim.max_position_lot:
+    elif st["position_lot"] - st["open_sell_lot"] - qty < -lim["max_position_lot"]:
         return 3
     if not (mid_tick > 0.0):  # also catches NaN
         return 8  # NO_REFERENCE_PRICE
-    price = mid_tick if market else float(intent.price_tick)
-    if price * qty * quote_per_tick_lot > lim.max_notional_quote:
+    price = mid_tick if market else float(intent["price_tick"])
+    if price * qty * quote_per_tick_lot > lim["max_notional_quote"]:
         return 4  # MAX_NOTIONAL
-    if not market and abs(price - mid_tick) * 1e4 > lim.price_band_bps * mid_tick:
+    if not market and abs(price - mid_tick) * 1e4 > lim["price_band_bps"] * mid_tick:
         return 5  # PRICE_BAND
-    if action == _NEW and st.open_orders >= lim.max_open_orders:
+    if action == _NEW and st["open_orders"] >= lim["max_open_orders"]:
         return 6  # MAX_OPEN_ORDERS
     # token bucket: refill by elapsed time, capped at burst
-    if st.last_refill_ns == 0:
-        tokens = lim.burst
+    if st["last_refill_ns"] < 0:  # first order: a full bucket
+        tokens = lim["burst"]
     else:
-        elapsed_s = max(0, now_ns - st.last_refill_ns) * 1e-9
-        tokens = min(lim.burst, st.tokens + elapsed_s * lim.orders_per_s)
-    st.last_refill_ns = now_ns
+        elapsed_s = max(0, now_ns - st["last_refill_ns"]) * 1e-9
+        tokens = min(lim["burst"], st["tokens"] + elapsed_s * lim["orders_per_s"])
+    st["last_refill_ns"] = now_ns
     if tokens < 1.0:
-        st.tokens = tokens
+        st["tokens"] = tokens
         return 7  # RATE_LIMIT
-    st.tokens = tokens - 1.0
+    st["tokens"] = tokens - 1.0
     if action == _NEW:
-        st.open_orders += 1
+        st["open_orders"] += 1
         if side == 1:
-            st.open_buy_lot += qty
+            st["open_buy_lot"] += qty
         else:
-            st.open_sell_lot += qty
+            st["open_sell_lot"] += qty
     return 0
 
 
@@ -196,13 +197,13 @@ def _check(
 def on_fill(state: np.ndarray, inst: int, side: int, qty_lot: int, order_closed: bool) -> None:
     """Record a fill of ``qty_lot`` on our ``side``; ``order_closed`` when nothing is left."""
     st = state[inst]
-    st.position_lot += side * qty_lot
+    st["position_lot"] += side * qty_lot
     if side == 1:
-        st.open_buy_lot = max(0, st.open_buy_lot - qty_lot)
+        st["open_buy_lot"] = max(0, st["open_buy_lot"] - qty_lot)
     else:
-        st.open_sell_lot = max(0, st.open_sell_lot - qty_lot)
+        st["open_sell_lot"] = max(0, st["open_sell_lot"] - qty_lot)
     if order_closed:
-        st.open_orders = max(0, st.open_orders - 1)
+        st["open_orders"] = max(0, st["open_orders"] - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -210,10 +211,10 @@ def on_order_closed(state: np.ndarray, inst: int, side: int, leaves_lot: int) ->
     """Release an order's reservation (cancelled, rejected or expired with ``leaves_lot`` open)."""
     st = state[inst]
     if side == 1:
-        st.open_buy_lot = max(0, st.open_buy_lot - leaves_lot)
+        st["open_buy_lot"] = max(0, st["open_buy_lot"] - leaves_lot)
     else:
-        st.open_sell_lot = max(0, st.open_sell_lot - leaves_lot)
-    st.open_orders = max(0, st.open_orders - 1)
+        st["open_sell_lot"] = max(0, st["open_sell_lot"] - leaves_lot)
+    st["open_orders"] = max(0, st["open_orders"] - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -224,9 +225,9 @@ def on_amend(
     st = state[inst]
     delta = new_leaves_lot - old_leaves_lot
     if side == 1:
-        st.open_buy_lot = max(0, st.open_buy_lot + delta)
+        st["open_buy_lot"] = max(0, st["open_buy_lot"] + delta)
     else:
-        st.open_sell_lot = max(0, st.open_sell_lot + delta)
+        st["open_sell_lot"] = max(0, st["open_sell_lot"] + delta)
 
 
 def halt(state: np.ndarray, inst: int | None = None) -> None:

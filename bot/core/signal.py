@@ -28,7 +28,16 @@ import math
 import numpy as np
 from numba import njit
 
-from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID, ST_VALID
+from bot.core.book import (
+    NO_ASK,
+    NO_BID,
+    ST_ASK_LEVELS,
+    ST_BASE,
+    ST_BEST_ASK,
+    ST_BEST_BID,
+    ST_BID_LEVELS,
+    ST_VALID,
+)
 
 SIG_MID_TICK = 0
 SIG_MICRO_TICK = 1
@@ -136,16 +145,18 @@ def update_book_signals(
     window = qty.shape[2]
     total_bid = 0
     count = 0
+    limit = min(levels, book_state[inst, ST_BID_LEVELS])  # never scan past the last level
     i = bid - base
-    while i >= 0 and count < levels:
+    while i >= 0 and count < limit:
         if qty[inst, 0, i] != 0:
             total_bid += qty[inst, 0, i]
             count += 1
         i -= 1
     total_ask = 0
     count = 0
+    limit = min(levels, book_state[inst, ST_ASK_LEVELS])
     i = ask - base
-    while i < window and count < levels:
+    while i < window and count < limit:
         if qty[inst, 1, i] != 0:
             total_ask += qty[inst, 1, i]
             count += 1
