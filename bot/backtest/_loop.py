@@ -43,6 +43,7 @@ on_order_closed = fast(risk.on_order_closed)
 update_book_signals = fast(signal.update_book_signals)
 update_trade_signals = fast(signal.update_trade_signals)
 _decide = fast(decide)
+_on_event = fast(sv.on_event)  # per venue event: inlined, not called
 
 # engine state es[ES_*]
 ES_X = 0
@@ -68,6 +69,8 @@ N_ES = 17
 STOP_DONE = 0
 STOP_FILLS_FULL = 1
 STOP_VENUE_ERROR = 2
+STOP_BAD_INSTRUMENT = 3
+STOP_UNSORTED = 4
 
 _NO_TIME = 1 << 62
 _SNAPSHOT = 1
@@ -266,6 +269,7 @@ def run_loop(
 ) -> int:  # fmt: skip
     """Run events until local index ``stop``; return an ES_STATUS value (see module doc)."""
     n = ev.shape[0]
+    n_inst = xstate.shape[0]
     batched = es[ES_BATCHED] != 0
     x = es[ES_X]
     li = es[ES_L]
@@ -290,7 +294,10 @@ def run_loop(
             tail = vs[st.VS_RESP_TAIL]
             while True:
                 e = ev[x]
-                sv.on_event(
+                if e["instrument"] >= n_inst:  # checked here: kernels index without bounds
+                    status = STOP_BAD_INSTRUMENT
+                    break
+                _on_event(
                     vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
                     vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
                 )  # fmt: skip
@@ -300,6 +307,8 @@ def run_loop(
                 tx = ev[x]["ts_exch_ns"]
                 if tx > limit:
                     break
+            if status != STOP_DONE:
+                break
             continue
         if tr <= tp and tr <= tl and tr <= tw:
             sv.process_request(
@@ -330,9 +339,15 @@ def run_loop(
                 li += 1
                 if (WAKE_ON_EVENT and wake) or li >= stop:
                     break
+                prev = tl
                 tl = ev[li]["ts_local_ns"]
+                if tl < prev:
+                    status = STOP_UNSORTED
+                    break
                 if tl >= limit or tl > tw:
                     break
+            if status != STOP_DONE:
+                break
             if not (WAKE_ON_EVENT and wake):
                 continue
             now = ev[li - 1]["ts_local_ns"]

@@ -12,6 +12,9 @@ time; the venue side reads the same array through its own cursor at exchange tim
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +34,16 @@ from bot.core.risk import RISK_LIMITS_DTYPE, new_risk
 from bot.core.signal import new_signals, signal_params
 from bot.core.strategy_api import ISTATE_WAKE_NS, new_order_view
 
-CHUNK_EVENTS = 1 << 20
+CHUNK_EVENTS = 1 << 18
 """Events per call of the compiled loop (progress granularity)."""
 
 
 class BacktestError(RuntimeError):
     """The backtest could not run or stopped on a broken invariant."""
+
+
+class DataError(BacktestError):
+    """The events are unusable: unsorted by local time, or naming unknown instruments."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +80,32 @@ def as_event_array(events: np.ndarray) -> np.ndarray:
     return view
 
 
+_PAGE = mmap.PAGESIZE
+_MADV_DONTNEED = 4
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def release_pages(events: np.ndarray, upto: int) -> None:
+    """Drop the already-read pages of a memory-mapped event file from this process's memory.
+
+    Read-only file pages come back from the page cache if touched again, so this is safe for
+    ``np.memmap`` arrays only (and a no-op elsewhere); it keeps peak RSS flat however long the
+    file is (the kernel would otherwise count every page read so far).
+    """
+    if _LIBC is None or not isinstance(events, np.memmap) or upto <= 0:
+        return
+    start = events.ctypes.data
+    first = -(-start // _PAGE) * _PAGE
+    end = (start + upto * events.itemsize) // _PAGE * _PAGE
+    if end > first:
+        _LIBC.madvise(ctypes.c_void_p(first), ctypes.c_size_t(end - first), _MADV_DONTNEED)
+
+
+def n_inst_of(bt: Backtest) -> int:
+    """Return the number of instruments of a backtest."""
+    return len(bt.specs)
+
+
 def has_batch_flags(events: np.ndarray, probe: int = 100_000) -> bool:
     """Return whether the data marks message ends (BATCH_END) in its first ``probe`` rows."""
     head = events[:probe]
@@ -95,13 +128,11 @@ class Backtest:
         opts = options if options is not None else EngineOptions()
         self.options = opts
         self.events = as_event_array(events)
+        self.source = events  # the np.memmap, if it is one (see release_pages)
         self.specs = list(specs)
         n_inst = len(self.specs)
         if n_inst == 0:
             raise BacktestError("no instruments")
-        top = int(self.events["instrument"].max())
-        if top >= n_inst:
-            raise BacktestError(f"events name instrument {top}, only {n_inst} specs given")
         if limits.dtype != RISK_LIMITS_DTYPE or limits.shape != (n_inst,):
             raise BacktestError("limits must be RISK_LIMITS_DTYPE rows, one per instrument")
         for i in traded:
@@ -209,9 +240,18 @@ class Backtest:
             status = self._call(target)
             if status == self.loop.STOP_FILLS_FULL:
                 self.venue.grow_fills()
+            elif status == self.loop.STOP_BAD_INSTRUMENT:
+                row = int(self.es[self.loop.ES_X])
+                inst = int(self.events["instrument"][row])
+                raise DataError(
+                    f"event {row} names instrument {inst}; the file has {n_inst_of(self)}"
+                )
+            elif status == self.loop.STOP_UNSORTED:
+                raise DataError(f"events are not sorted by local time (at event {self.position})")
             elif status != self.loop.STOP_DONE:
                 err = int(self.venue.vs[st.VS_ERROR])
                 raise BacktestError(f"engine stopped at event {self.position}: venue error {err}")
+            release_pages(self.source, min(self.position, int(self.es[self.loop.ES_X])) - 1024)
             if progress is not None:
                 progress(self.position, n)
         self.run_s += time.perf_counter() - t

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import strategies
-from bot.backtest.engine import Backtest, BacktestError, EngineOptions
+from bot.backtest.engine import Backtest, BacktestError, DataError, EngineOptions
 from bot.backtest.sim_types import QueueModel
 from bot.backtest.stats import compute_stats
 from bot.config.schema import ConfigError, StrategyConfig, validate_params
@@ -52,11 +52,8 @@ def load_data(paths: Sequence[str | Path]) -> Dataset:
     for f in files:
         if f.events.shape[0] == 0:
             raise SetupError(f"{f.path}: holds no events")
-    if len(files) == 1:
-        ev = files[0].events
-        if not bool(np.all(np.diff(ev["ts_local_ns"][:: max(1, ev.shape[0] // 100_000)]) >= 0)):
-            raise SetupError(f"{files[0].path}: events are not sorted by local time")
-        return Dataset(ev, list(files[0].instruments), [files[0].path])
+    if len(files) == 1:  # used in place; the engine checks order and instrument ids as it goes
+        return Dataset(files[0].events, list(files[0].instruments), [files[0].path])
     specs: list[InstrumentSpec] = []
     keys: dict[tuple[str, str], int] = {}
     parts = []
@@ -215,7 +212,10 @@ def run(
     t = time.perf_counter()
     bt = build(cfg, data, overrides)
     bt.warm_up()
-    bt.run(progress=progress)
+    try:
+        bt.run(progress=progress)
+    except DataError as e:
+        raise SetupError(f"{', '.join(map(str, data.paths))}: {e}") from None
     stats = compute_stats(bt)
     n = int(bt.events.shape[0])
     stats["events"] = n

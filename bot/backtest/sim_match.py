@@ -38,6 +38,7 @@ from bot.backtest.sim_types import (
     VS_RESP_HEAD,
     VS_RESP_TAIL,
     fast,
+    inline_kernel,
     kernel,
 )
 from bot.core import book
@@ -173,7 +174,7 @@ def fill(
     vs[VS_N_FILLS] = n + 1
 
 
-@kernel
+@inline_kernel
 def remove_active(vs: np.ndarray, active: np.ndarray, k: int) -> None:
     """Drop position ``k`` of the active list (swap with the last)."""
     n = vs[VS_N_ACTIVE] - 1
@@ -226,7 +227,7 @@ def take(
         i += 1 if side == 1 else -1
 
 
-@kernel
+@inline_kernel
 def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px: int) -> int:
     idx = px - xstate[inst, ST_BASE]
     if idx < 0 or idx >= xqty.shape[2]:
@@ -234,7 +235,7 @@ def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px:
     return xqty[inst, side_idx, idx]
 
 
-@kernel
+@inline_kernel
 def _queue_on_depth(o, prev_qty: int, new_qty: int, model: int, power: float) -> None:
     """Move our queue estimate for a size change ``prev_qty -> new_qty`` at our level."""
     chg = prev_qty - new_qty - o["cum_trade_lot"]
@@ -312,7 +313,7 @@ def on_event(
             acct[inst, A_FUNDING] += pay
 
 
-@kernel
+@inline_kernel
 def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills):
     """Fill (at their price) our resting orders that the opposite best has moved onto."""
     bid = xstate[inst, ST_BEST_BID]

@@ -87,6 +87,7 @@ from bot.backtest.sim_types import (
     VS_RESP_HEAD,
     VS_RESP_TAIL,
     QueueModel,
+    inline_kernel,
     kernel,
 )
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, new_books
@@ -137,7 +138,7 @@ def submit(
     return 0
 
 
-@kernel
+@inline_kernel
 def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     """Return the venue arrival time of the oldest request in flight (``NO_TIME`` if none)."""
     if vs[VS_REQ_HEAD] == vs[VS_REQ_TAIL]:
@@ -145,7 +146,7 @@ def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     return req[vs[VS_REQ_HEAD] % req.shape[0]]["ts_ns"]
 
 
-@kernel
+@inline_kernel
 def next_response_ns(vs: np.ndarray, resp: np.ndarray) -> int:
     """Return the local arrival time of the oldest response in flight (``NO_TIME`` if none)."""
     if vs[VS_RESP_HEAD] == vs[VS_RESP_TAIL]:

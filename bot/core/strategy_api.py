@@ -92,14 +92,14 @@ def emit_new(
     if n >= intents.shape[0]:
         return n
     it = intents[n]
-    it.action = _NEW
-    it.side = side
-    it.flags = flags
-    it.instrument = inst
-    it.client_order_id = 0
-    it.price_tick = price_tick
-    it.qty_lot = qty_lot
-    it.ts_local_ns = now_ns
+    it["action"] = _NEW
+    it["side"] = side
+    it["flags"] = flags
+    it["instrument"] = inst
+    it["client_order_id"] = 0
+    it["price_tick"] = price_tick
+    it["qty_lot"] = qty_lot
+    it["ts_local_ns"] = now_ns
     return n + 1
 
 
@@ -109,14 +109,14 @@ def emit_cancel(intents: np.ndarray, n: int, inst: int, client_order_id: int, no
     if n >= intents.shape[0]:
         return n
     it = intents[n]
-    it.action = _CANCEL
-    it.side = 0
-    it.flags = 0
-    it.instrument = inst
-    it.client_order_id = client_order_id
-    it.price_tick = 0
-    it.qty_lot = 0
-    it.ts_local_ns = now_ns
+    it["action"] = _CANCEL
+    it["side"] = 0
+    it["flags"] = 0
+    it["instrument"] = inst
+    it["client_order_id"] = client_order_id
+    it["price_tick"] = 0
+    it["qty_lot"] = 0
+    it["ts_local_ns"] = now_ns
     return n + 1
 
 
