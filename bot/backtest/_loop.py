@@ -260,6 +260,62 @@ def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) ->
     return boundary or (flags & _SNAPSHOT) == 0
 
 
+@inline_kernel
+def _venue_run(
+    ev, x, limit, next_sample, sample_ns, es, vs, vorders, active, xqty, xstate, resp,
+    lat_out, vp, vinst, acct, iacct, fills, mark, s_ts, s_equity, s_pos, s_mid, s_spread,
+):  # fmt: skip
+    """Apply venue events from ``x`` while their time is <= ``limit`` and no response appears.
+
+    Samples are taken here, on the venue's clock (the state at each sample time). Return
+    ``(x, next_sample, status)``.
+    """
+    n = ev.shape[0]
+    n_inst = xstate.shape[0]
+    tail = vs[st.VS_RESP_TAIL]
+    status = STOP_DONE
+    tx = ev[x]["ts_exch_ns"]
+    while True:
+        e = ev[x]
+        if e["instrument"] >= n_inst:  # checked here: kernels index without bounds
+            status = STOP_BAD_INSTRUMENT
+            break
+        while next_sample <= tx and es[ES_N_SAMPLES] < s_ts.shape[0]:
+            _sample(
+                es, next_sample, xstate, acct, iacct, vinst, mark,
+                s_ts, s_equity, s_pos, s_mid, s_spread,
+            )  # fmt: skip
+            next_sample += sample_ns
+        _on_event(
+            vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
+            vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
+        )  # fmt: skip
+        x += 1
+        if x >= n or vs[st.VS_RESP_TAIL] != tail:
+            break
+        tx = ev[x]["ts_exch_ns"]
+        if tx > limit:
+            break
+    return x, next_sample, status
+
+
+@inline_kernel
+def _catch_up(ev, li, t_limit, inclusive, lqty, lstate, sig, ring, ring_idx, sparams, batched):
+    """Apply local events from ``li`` up to local time ``t_limit``; return ``(li, status)``."""
+    n = ev.shape[0]
+    prev = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
+    while li < n:
+        tl = ev[li]["ts_local_ns"]
+        if tl > t_limit or (tl == t_limit and not inclusive):
+            break
+        if tl < prev:
+            return li, STOP_UNSORTED
+        prev = tl
+        _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
+        li += 1
+    return li, STOP_DONE
+
+
 @kernel
 def run_loop(
     ev, stop, es, xqty, xstate, lqty, lstate, sig, ring, ring_idx, sparams,
@@ -267,15 +323,21 @@ def run_loop(
     limits, rstate, rcounts, view, pos_local, params, istate, fstate, intents,
     mark, s_ts, s_equity, s_pos, s_mid, s_spread, sample_ns, fill_headroom,
 ) -> int:  # fmt: skip
-    """Run events until local index ``stop``; return an ES_STATUS value (see module doc)."""
+    """Run until every event before local index ``stop`` is seen; return an ES_STATUS value.
+
+    With ``WAKE_ON_EVENT`` the local events are scheduling points (the strategy may act on
+    each). Without it nothing happens on the local side between the strategy's wakes, so local
+    events are applied in a tight run just before each wake (the book it sees is exactly the
+    same: every event received by then) and the venue runs uninterrupted in between.
+    """
     n = ev.shape[0]
-    n_inst = xstate.shape[0]
     batched = es[ES_BATCHED] != 0
     x = es[ES_X]
     li = es[ES_L]
     next_sample = es[ES_NEXT_SAMPLE_NS]
     status = STOP_DONE
     es[ES_STATUS] = STOP_DONE
+    t_end = ev[stop - 1]["ts_local_ns"] if stop > 0 else -_NO_TIME
     while li < stop:
         if vs[st.VS_ERROR] != 0 or es[ES_STATUS] != STOP_DONE:
             status = STOP_VENUE_ERROR
@@ -283,30 +345,24 @@ def run_loop(
         if fills.shape[0] - vs[st.VS_N_FILLS] < fill_headroom:
             status = STOP_FILLS_FULL
             break
-        tl = ev[li]["ts_local_ns"]
+        tl = ev[li]["ts_local_ns"] if WAKE_ON_EVENT else t_end
         tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
         tr = sv.next_request_ns(vs, req)
         tp = sv.next_response_ns(vs, resp)
         tw = istate[0] if istate[0] > 0 else _NO_TIME
+        if not WAKE_ON_EVENT and min(min(tx, tr), min(tp, tw)) > t_end:
+            li, status = _catch_up(
+                ev, li, t_end, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+            )
+            if status != STOP_DONE:
+                break
+            continue
         if tx <= tr and tx <= tp and tx <= tl and tx <= tw and x < n:
-            # venue-side events, in a run until anything else is due or a response appears
-            limit = min(min(tr, tp), min(tl, tw))
-            tail = vs[st.VS_RESP_TAIL]
-            while True:
-                e = ev[x]
-                if e["instrument"] >= n_inst:  # checked here: kernels index without bounds
-                    status = STOP_BAD_INSTRUMENT
-                    break
-                _on_event(
-                    vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
-                    vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
-                )  # fmt: skip
-                x += 1
-                if x >= n or vs[st.VS_RESP_TAIL] != tail:
-                    break
-                tx = ev[x]["ts_exch_ns"]
-                if tx > limit:
-                    break
+            x, next_sample, status = _venue_run(
+                ev, x, min(min(tr, tp), min(tl, tw)), next_sample, sample_ns, es, vs, vorders,
+                active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills, mark,
+                s_ts, s_equity, s_pos, s_mid, s_spread,
+            )  # fmt: skip
             if status != STOP_DONE:
                 break
             continue
@@ -316,28 +372,25 @@ def run_loop(
             )
             continue
         if tp <= tl and tp <= tw:
-            r = resp[vs[st.VS_RESP_HEAD] % resp.shape[0]]
+            r = resp[vs[st.VS_RESP_HEAD] & (resp.shape[0] - 1)]
             vs[st.VS_RESP_HEAD] += 1
             _on_response(r, es, view, rstate, pos_local)
             if not WAKE_ON_ORDER:
                 continue
+            if not WAKE_ON_EVENT:  # the strategy sees every event received before tp
+                li, status = _catch_up(
+                    ev, li, tp, False, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
             now = tp
             reason = _WAKE_ORDER
             inst = r["instrument"]
-        elif tl <= tw:
-            # local-side events, in a run while nothing else is due
+        elif WAKE_ON_EVENT and tl <= tw:  # local events in a run while nothing else is due
             limit = min(tx, min(tr, tp))
             wake = False
             while True:
-                while next_sample <= tl and es[ES_N_SAMPLES] < s_ts.shape[0]:
-                    _sample(
-                        es, next_sample, xstate, acct, iacct, vinst, mark,
-                        s_ts, s_equity, s_pos, s_mid, s_spread,
-                    )  # fmt: skip
-                    next_sample += sample_ns
                 wake = _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
                 li += 1
-                if (WAKE_ON_EVENT and wake) or li >= stop:
+                if wake or li >= stop:
                     break
                 prev = tl
                 tl = ev[li]["ts_local_ns"]
@@ -348,16 +401,22 @@ def run_loop(
                     break
             if status != STOP_DONE:
                 break
-            if not (WAKE_ON_EVENT and wake):
+            if not wake:
                 continue
             now = ev[li - 1]["ts_local_ns"]
             reason = _WAKE_EVENT
             inst = ev[li - 1]["instrument"]
         else:
+            if not WAKE_ON_EVENT:  # the strategy sees every event received up to tw
+                li, status = _catch_up(
+                    ev, li, tw, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
             istate[0] = 0
             now = tw
             reason = _WAKE_TIMER
             inst = -1
+        if status != STOP_DONE:
+            break
         es[ES_NOW_NS] = now
         es[ES_DECIDES] += 1
         n_int = _decide(

@@ -74,7 +74,7 @@ def respond(
     now = vs[VS_NOW_NS]
     ts = max(now + latency(vs, VS_LAT_OUT_IDX, lat_out), vs[VS_LAST_RESP_TS])
     vs[VS_LAST_RESP_TS] = ts
-    r = resp[tail % cap]
+    r = resp[tail & (cap - 1)]
     r["ts_ns"] = ts
     r["ts_exch_ns"] = now
     r["kind"] = kind

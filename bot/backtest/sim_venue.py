@@ -125,7 +125,7 @@ def submit(
         return 1  # REQUEST_QUEUE_FULL
     ts = max(now_ns + latency(vs, VS_LAT_IN_IDX, lat_in), vs[VS_LAST_REQ_TS])
     vs[VS_LAST_REQ_TS] = ts
-    r = req[tail % cap]
+    r = req[tail & (cap - 1)]
     r["ts_ns"] = ts
     r["action"] = action
     r["side"] = side
@@ -143,7 +143,7 @@ def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     """Return the venue arrival time of the oldest request in flight (``NO_TIME`` if none)."""
     if vs[VS_REQ_HEAD] == vs[VS_REQ_TAIL]:
         return NO_TIME
-    return req[vs[VS_REQ_HEAD] % req.shape[0]]["ts_ns"]
+    return req[vs[VS_REQ_HEAD] & (req.shape[0] - 1)]["ts_ns"]
 
 
 @inline_kernel
@@ -151,7 +151,7 @@ def next_response_ns(vs: np.ndarray, resp: np.ndarray) -> int:
     """Return the local arrival time of the oldest response in flight (``NO_TIME`` if none)."""
     if vs[VS_RESP_HEAD] == vs[VS_RESP_TAIL]:
         return NO_TIME
-    return resp[vs[VS_RESP_HEAD] % resp.shape[0]]["ts_ns"]
+    return resp[vs[VS_RESP_HEAD] & (resp.shape[0] - 1)]["ts_ns"]
 
 
 @kernel
@@ -196,7 +196,7 @@ def process_request(
     vs, req, orders, active, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills
 ) -> int:
     """Handle the oldest request in flight at its arrival time; return a VenueStatus."""
-    r = req[vs[VS_REQ_HEAD] % req.shape[0]]
+    r = req[vs[VS_REQ_HEAD] & (req.shape[0] - 1)]
     vs[VS_REQ_HEAD] += 1
     vs[VS_NOW_NS] = max(vs[VS_NOW_NS], r["ts_ns"])
     action = r["action"]
@@ -341,6 +341,8 @@ class SimVenue:
         window: int = 1 << 16,
         latency_offset: int = 0,
     ) -> None:
+        if queue_capacity < 2 or queue_capacity & (queue_capacity - 1):
+            raise ValueError(f"queue capacity must be a power of two, got {queue_capacity}")
         if power <= 0:
             raise ValueError(f"queue power must be > 0, got {power}")
         for name, lat in (("lat_in_ns", lat_in_ns), ("lat_out_ns", lat_out_ns)):

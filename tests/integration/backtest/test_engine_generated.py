@@ -54,3 +54,25 @@ def test_params_swap_between_events_applies_to_later_quotes_only(
     assert (later[later["ts_exch_ns"] > swap_ts + 1_000_000_000]["qty_lot"] > 1).any()
     live = bt.view[bt.view["status"] != 0]
     assert (live["qty_lot"] == 3).all()
+
+
+def test_lazy_and_eager_local_side_give_identical_results(
+    market: Path, example_config: Path
+) -> None:
+    import importlib
+
+    from bot.backtest.engine import Backtest
+
+    eager_module = importlib.import_module("tests.unit.backtest.fixed_spread_eager")
+    lazy = _bt(example_config, market)
+    lazy.run()
+    eager = Backtest(
+        lazy.events, lazy.specs, eager_module, fixed_spread.Params(), lazy.traded, lazy.limits,
+        lazy.options,
+    )  # fmt: skip
+    eager.run()
+    assert np.array_equal(lazy.venue.fill_rows(), eager.venue.fill_rows())
+    assert np.array_equal(lazy.s_equity, eager.s_equity)
+    a, b = lazy.counters(), eager.counters()
+    assert a.pop("decide_calls") < b.pop("decide_calls")
+    assert a == b
