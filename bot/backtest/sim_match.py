@@ -32,6 +32,10 @@ from bot.backtest.sim_types import (
     VS_ERROR,
     VS_LAST_RESP_TS,
     VS_LAT_OUT_IDX,
+    VS_MAX_BUY,
+    VS_MAX_SELL,
+    VS_MIN_BUY,
+    VS_MIN_SELL,
     VS_N_ACTIVE,
     VS_N_FILLS,
     VS_NOW_NS,
@@ -175,11 +179,34 @@ def fill(
 
 
 @inline_kernel
-def remove_active(vs: np.ndarray, active: np.ndarray, k: int) -> None:
+def remove_active(vs: np.ndarray, active: np.ndarray, orders: np.ndarray, k: int) -> None:
     """Drop position ``k`` of the active list (swap with the last)."""
     n = vs[VS_N_ACTIVE] - 1
     active[k] = active[n]
     vs[VS_N_ACTIVE] = n
+    refresh_bounds(vs, active, orders)
+
+
+@inline_kernel
+def refresh_bounds(vs: np.ndarray, active: np.ndarray, orders: np.ndarray) -> None:
+    """Recompute the price range of our resting orders (after any change to the active list)."""
+    min_buy = NO_ASK
+    max_buy = NO_BID
+    min_sell = NO_ASK
+    max_sell = NO_BID
+    for k in range(vs[VS_N_ACTIVE]):
+        o = orders[active[k]]
+        px = o["price_tick"]
+        if o["side"] == 1:
+            min_buy = min(min_buy, px)
+            max_buy = max(max_buy, px)
+        else:
+            min_sell = min(min_sell, px)
+            max_sell = max(max_sell, px)
+    vs[VS_MIN_BUY] = min_buy
+    vs[VS_MAX_BUY] = max_buy
+    vs[VS_MIN_SELL] = min_sell
+    vs[VS_MAX_SELL] = max_sell
 
 
 @kernel
@@ -262,7 +289,13 @@ def on_event(
     n_active = vs[VS_N_ACTIVE]
     if kind == 1 or kind == 2:  # BOOK_BID / BOOK_ASK
         side_idx = kind - 1
-        if n_active > 0:
+        if side_idx == 0:
+            at_ours = vs[VS_MIN_BUY] <= price_tick <= vs[VS_MAX_BUY]
+            crossing = qty_lot > 0 and price_tick >= vs[VS_MIN_SELL]
+        else:
+            at_ours = vs[VS_MIN_SELL] <= price_tick <= vs[VS_MAX_SELL]
+            crossing = qty_lot > 0 and price_tick <= vs[VS_MAX_BUY]
+        if at_ours:
             prev = level_at(xqty, xstate, inst, side_idx, price_tick)
             own = 1 if side_idx == 0 else -1
             for k in range(n_active):
@@ -270,12 +303,14 @@ def on_event(
                 if o["instrument"] == inst and o["side"] == own and o["price_tick"] == price_tick:
                     _queue_on_depth(o, prev, qty_lot, int(vp[VP_QUEUE_MODEL]), vp[VP_POWER])
         apply_level(xqty, xstate, inst, side_idx, price_tick, qty_lot)
-        if n_active > 0 and qty_lot > 0:
+        if crossing:
             _fill_crossed(
                 vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills
             )
     elif kind == 4 or kind == 5:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
-        if n_active > 0:
+        if (kind == 4 and price_tick >= vs[VS_MIN_SELL]) or (
+            kind == 5 and price_tick <= vs[VS_MAX_BUY]
+        ):
             target = -1 if kind == 4 else 1
             k = n_active - 1
             while k >= 0:
@@ -297,7 +332,7 @@ def on_event(
                         fill(vs, o, px, q, _MAKER, resp, lat_out, vinst, acct, iacct, fills)
                         if o["leaves_lot"] == 0:
                             o["status"] = 0
-                            remove_active(vs, active, k)
+                            remove_active(vs, active, orders, k)
                 k -= 1
     elif kind == 3:  # BOOK_CLEAR
         clear_book(xqty, xstate, inst)
@@ -328,7 +363,7 @@ def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, 
             ):
                 fill(vs, o, px, o["leaves_lot"], _MAKER, resp, lat_out, vinst, acct, iacct, fills)
                 o["status"] = 0
-                remove_active(vs, active, k)
+                remove_active(vs, active, orders, k)
         k -= 1
 
 

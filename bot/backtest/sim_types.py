@@ -125,7 +125,12 @@ VS_CANCEL_LOST = 10
 VS_REJECTS = 11
 VS_ERROR = 12
 VS_NOW_NS = 13
-N_VS = 14
+# price range of our resting orders (all instruments): events outside it cannot touch them
+VS_MIN_BUY = 14
+VS_MAX_BUY = 15
+VS_MIN_SELL = 16
+VS_MAX_SELL = 17
+N_VS = 18
 
 # venue parameters vp[VP_*]
 VP_QUEUE_MODEL = 0

@@ -46,6 +46,7 @@ from bot.backtest.sim_match import (
     level_at,
     mid_tick,
     on_event,
+    refresh_bounds,
     remove_active,
     respond,
     take,
@@ -78,6 +79,10 @@ from bot.backtest.sim_types import (
     VS_LAST_REQ_TS,
     VS_LAT_IN_IDX,
     VS_LAT_OUT_IDX,
+    VS_MAX_BUY,
+    VS_MAX_SELL,
+    VS_MIN_BUY,
+    VS_MIN_SELL,
     VS_N_ACTIVE,
     VS_N_FILLS,
     VS_NOW_NS,
@@ -180,7 +185,7 @@ def _crosses(xstate: np.ndarray, inst: int, side: int, px: int, market: bool) ->
 
 
 @kernel
-def _rest(vs: np.ndarray, active: np.ndarray, o: np.void, slot: int, xqty, xstate) -> None:
+def _rest(vs, active, orders, o, slot, xqty, xstate) -> None:
     """Put order ``o`` (in ``slot``) at the back of its level's queue."""
     side_idx = 0 if o["side"] == 1 else 1
     o["queue_ahead"] = float(level_at(xqty, xstate, o["instrument"], side_idx, o["price_tick"]))
@@ -189,6 +194,7 @@ def _rest(vs: np.ndarray, active: np.ndarray, o: np.void, slot: int, xqty, xstat
     if slot >= 0:
         active[vs[VS_N_ACTIVE]] = slot
         vs[VS_N_ACTIVE] += 1
+    refresh_bounds(vs, active, orders)
 
 
 @kernel
@@ -241,7 +247,7 @@ def _cancel_at(vs, active, orders, k, resp, lat_out) -> None:
     o = orders[active[k]]
     respond(vs, resp, lat_out, 1, o, _CANCELLED, 0)
     o["status"] = 0
-    remove_active(vs, active, k)
+    remove_active(vs, active, orders, k)
 
 
 @kernel
@@ -285,7 +291,7 @@ def _new_order(vs, r, orders, active, xqty, xstate, resp, lat_out, vinst, acct, 
         respond(vs, resp, lat_out, 1, o, _EXPIRED, 0)
         o["status"] = 0
     else:
-        _rest(vs, active, o, slot, xqty, xstate)
+        _rest(vs, active, orders, o, slot, xqty, xstate)
 
 
 @kernel
@@ -315,9 +321,9 @@ def _amend_at(vs, r, active, orders, k, xqty, xstate, resp, lat_out, vinst, acct
         take(vs, o, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills)
     if o["leaves_lot"] == 0:
         o["status"] = 0
-        remove_active(vs, active, k)
+        remove_active(vs, active, orders, k)
     else:
-        _rest(vs, active, o, -1, xqty, xstate)
+        _rest(vs, active, orders, o, -1, xqty, xstate)
 
 
 class SimVenue:
@@ -352,6 +358,10 @@ class SimVenue:
         self.vs[VS_LAT_IN_IDX] = latency_offset % lat_in_ns.size
         self.vs[VS_LAT_OUT_IDX] = latency_offset % lat_out_ns.size
         self.vs[VS_NOW_NS] = -NO_TIME
+        self.vs[VS_MIN_BUY] = NO_ASK
+        self.vs[VS_MAX_BUY] = NO_BID
+        self.vs[VS_MIN_SELL] = NO_ASK
+        self.vs[VS_MAX_SELL] = NO_BID
         self.orders = np.zeros(max_orders + 1, dtype=VENUE_ORDER_DTYPE)  # last row: scratch
         self.active = np.zeros(max_orders, dtype=np.int64)
         self.req = np.zeros(queue_capacity, dtype=REQUEST_DTYPE)
