@@ -378,6 +378,51 @@ class SimVenue:
         self.fills = np.zeros(fills_capacity, dtype=FILL_DTYPE)
         self.xqty, self.xstate = new_books(n_instruments, window)
 
+    def send(
+        self,
+        now_ns: int,
+        action: int,
+        side: int,
+        inst: int,
+        client_order_id: int,
+        price_tick: int = 0,
+        qty_lot: int = 0,
+        flags: int = 0,
+    ) -> None:
+        """Send one request at local time ``now_ns`` (step-by-step use, e.g. the live sim venue)."""
+        status = submit(
+            self.vs, self.req, self.lat_in, now_ns, action, side, flags, inst, client_order_id,
+            price_tick, qty_lot,
+        )  # fmt: skip
+        if status != 0:
+            raise RuntimeError("simulated venue: request queue full")
+
+    def market_event(self, row: np.void) -> None:
+        """Apply one market event row (EVENT_DTYPE) at the venue, at its exchange time."""
+        self.process_until(int(row["ts_exch_ns"]) - 1)
+        on_event(
+            self.vs, row["kind"], row["instrument"], row["ts_exch_ns"], row["price_tick"],
+            row["qty_lot"], row["aux"], self.orders, self.active, self.xqty, self.xstate,
+            self.resp, self.lat_out, self.vp, self.vinst, self.acct, self.iacct, self.fills,
+        )  # fmt: skip
+
+    def process_until(self, ts_ns: int) -> None:
+        """Handle every request that reaches the venue by exchange time ``ts_ns``."""
+        while next_request_ns(self.vs, self.req) <= ts_ns:
+            process_request(
+                self.vs, self.req, self.orders, self.active, self.xqty, self.xstate, self.resp,
+                self.lat_out, self.vinst, self.acct, self.iacct, self.fills,
+            )  # fmt: skip
+
+    def responses_until(self, ts_ns: int) -> np.ndarray:
+        """Pop (a copy of) every response that reaches us by local time ``ts_ns``, oldest first."""
+        out = []
+        mask = self.resp.shape[0] - 1
+        while next_response_ns(self.vs, self.resp) <= ts_ns:
+            out.append(self.resp[self.vs[VS_RESP_HEAD] & mask].copy())
+            self.vs[VS_RESP_HEAD] += 1
+        return np.array(out, dtype=RESPONSE_DTYPE)
+
     def grow_fills(self) -> None:
         """Double the fill buffer (between loop chunks)."""
         bigger = np.zeros(self.fills.shape[0] * 2, dtype=FILL_DTYPE)

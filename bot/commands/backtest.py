@@ -41,6 +41,7 @@ def _progress(enabled: bool) -> Any:
     """Return a (context manager, callback) pair: a rich bar on a TTY, nothing otherwise."""
     if not enabled:
         return None, None
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
@@ -49,7 +50,7 @@ def _progress(enabled: bool) -> Any:
         TextColumn("{task.completed:,}/{task.total:,} events"),
         TimeRemainingColumn(),
         transient=True,
-        console=__import__("rich.console").console.Console(stderr=True),
+        console=Console(stderr=True),
     )
     task = bar.add_task("events", total=0)
 

@@ -201,3 +201,22 @@ def test_sweep_bad_shard_is_a_user_error(
     )  # fmt: skip
     assert code == 2
     assert "--index" in capsys.readouterr().err
+
+
+def test_sweep_on_two_processes_matches_one(
+    capsys: pytest.CaptureFixture[str], market: Path, example_config: Path, tmp_path: Path
+) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("strategy.params.offset_ticks: [1, 3]\n")
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"sweep-{jobs}.csv"
+        code = main(
+            ["sweep", "--config", str(example_config), "--grid", str(grid), "--data",
+             str(market), "--jobs", jobs, "--out", str(out)]
+        )  # fmt: skip
+        assert code == 0
+        rows = list(csv.DictReader(out.open()))
+        outs.append([(r["strategy.params.offset_ticks"], r["pnl_quote"], r["fills"]) for r in rows])
+    assert outs[0] == outs[1]
+    capsys.readouterr()

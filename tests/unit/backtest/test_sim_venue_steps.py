@@ -1,0 +1,73 @@
+"""The simulated venue used step by step (as the live ``sim`` venue will), and funding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.backtest.engine import EngineOptions
+from bot.backtest.sim_match import mid_tick
+from bot.backtest.sim_types import A_FUNDING, I_POSITION, QueueModel, ResponseKind
+from bot.backtest.sim_venue import SimVenue
+from bot.core.dtypes import EventKind, OrderStatus
+from tests.unit.backtest.helpers import ASK, BID, NEW, SELL_TRADE, SPEC, events, limits, scripted
+
+
+def _venue(latency_ns: int = 1000) -> SimVenue:
+    return SimVenue(
+        1,
+        quote_per_tick_lot=np.array([1e-4]),
+        maker_fee=np.array([0.0]),
+        taker_fee=np.array([0.0]),
+        lat_in_ns=np.array([latency_ns]),
+        lat_out_ns=np.array([latency_ns]),
+        queue_model=QueueModel.RISK_AVERSE,
+    )
+
+
+def test_step_by_step_order_ack_fill_and_responses_in_time_order() -> None:
+    v = _venue()
+    for row in events([(0, BID, 100, 10), (0, ASK, 101, 10)]):
+        v.market_event(row)
+    v.send(now_ns=100, action=NEW, side=1, inst=0, client_order_id=7, price_tick=100, qty_lot=2)
+    assert v.responses_until(10_000).shape[0] == 0  # nothing reached the venue yet
+    v.process_until(1100)  # arrives at 1100: acked, resting behind 10 lots
+    acks = v.responses_until(2100)
+    assert [(r["kind"], r["status"], r["client_order_id"]) for r in acks] == [
+        (ResponseKind.ORDER, OrderStatus.OPEN, 7)
+    ]
+    v.market_event(events([(3000, SELL_TRADE, 100, 11)])[0])  # 10 ahead, then 1 of ours
+    assert v.responses_until(3999).shape[0] == 0  # the fill is still on its way
+    fills = v.responses_until(4000)
+    assert [(r["kind"], r["status"], r["qty_lot"], r["leaves_lot"]) for r in fills] == [
+        (ResponseKind.FILL, OrderStatus.PARTIALLY_FILLED, 1, 1)
+    ]
+    assert v.iacct[0, I_POSITION] == 1
+    assert mid_tick(v.xstate, 0) == pytest.approx(100.5)
+
+
+def test_funding_is_charged_on_position_times_mark_times_rate() -> None:
+    from bot.backtest.engine import Backtest
+
+    ev = events(
+        [
+            (0, BID, 100, 10),
+            (0, ASK, 101, 10),
+            (2000, SELL_TRADE, 99, 50),  # fills our 4-lot buy at 100
+            (3000, EventKind.MARK_PRICE, 120, 0),
+            (4000, EventKind.FUNDING_RATE, 0, 0),  # aux set below: +0.01 %
+            (9000, ASK, 101, 9),
+        ]
+    )
+    ev[4]["aux"] = 100_000  # rate * 1e9
+    opts = EngineOptions(lat_in_ns=np.array([1000]), lat_out_ns=np.array([1000]), funding=True)
+    bt = Backtest(ev, [SPEC], scripted, [(100, NEW, 1, 100, 4, 0, 0)], [0], limits(), opts)
+    bt.run()
+    # long 4 lots, mark 120 ticks, 1e-4 quote per tick-lot: pays 4 * 120 * 1e-4 * 1e-4
+    assert bt.venue.acct[0, A_FUNDING] == pytest.approx(4 * 120 * 1e-4 * 1e-4)
+    off = Backtest(
+        ev, [SPEC], scripted, [(100, NEW, 1, 100, 4, 0, 0)], [0], limits(),
+        EngineOptions(lat_in_ns=np.array([1000]), lat_out_ns=np.array([1000])),
+    )  # fmt: skip
+    off.run()
+    assert off.venue.acct[0, A_FUNDING] == 0.0
