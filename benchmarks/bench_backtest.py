@@ -245,9 +245,11 @@ def run_100m(events: int = 100_000_000) -> dict[str, Any]:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         duration = 1800.0 * events / EVENTS
         generate_file(path, GenerateParams(events=events, duration_s=duration), seed=SEED)
+    small, _ = ensure_data()
     with tempfile.TemporaryDirectory(prefix="tickbot-bench-cache-") as cache:
-        cmd = [sys.executable, "-m", "benchmarks.bench_backtest", "--worker", str(path), "0"]
-        res = _run_json(cmd, _env(Path(cache)))
+        worker = [sys.executable, "-m", "benchmarks.bench_backtest", "--worker"]
+        _run_json([*worker, str(small), "0"], _env(Path(cache)))  # warm the numba cache
+        res = _run_json([*worker, str(path), "0"], _env(Path(cache)))
     return {
         "name": f"backtest peak RSS, {events:,} events",
         "median": res["peak_rss_bytes"] / (1 << 20),
