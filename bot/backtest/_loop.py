@@ -24,7 +24,7 @@ from bot.backtest import sim_types as st
 from bot.backtest import sim_venue as sv
 from bot.backtest.sim_types import fast, inline_kernel, kernel
 from bot.core import book, risk, signal
-from bot.core.book import ST_VALID
+from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID
 from strategies.fixed_spread import (  # loopgen: strategy import
     USES_SIGNALS,
     WAKE_ON_EVENT,
@@ -251,30 +251,41 @@ def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) ->
             )
     elif kind == 11:
         lstate[inst, ST_VALID] = 0
-    if boundary and kind <= 3 and batched:
-        check = check_book(lstate, inst)
-        if check == 1 or check == 2:
-            lstate[inst, ST_VALID] = 0
+    # a crossed or locked book at a message end is out of sync until the next snapshot (the
+    # sentinels NO_BID < every ask and NO_ASK > every bid make one comparison enough)
+    if (
+        boundary
+        and kind <= 2
+        and batched
+        and lstate[inst, ST_BEST_BID] >= lstate[inst, ST_BEST_ASK]
+    ):
+        lstate[inst, ST_VALID] = 0
     if USES_SIGNALS and boundary and kind <= 3:
         update_book_signals(lqty, lstate, sig, inst, now, sparams)
     return boundary or (flags & _SNAPSHOT) == 0
 
 
-@inline_kernel
+@kernel
 def _venue_run(
     ev, x, limit, next_sample, sample_ns, es, vs, vorders, active, xqty, xstate, resp,
     lat_out, vp, vinst, acct, iacct, fills, mark, s_ts, s_equity, s_pos, s_mid, s_spread,
+    li, t_local, lqty, lstate, sig, ring, ring_idx, sparams, batched,
 ):  # fmt: skip
     """Apply venue events from ``x`` while their time is <= ``limit`` and no response appears.
 
-    Samples are taken here, on the venue's clock (the state at each sample time). Return
-    ``(x, next_sample, status)``.
+    Samples are taken here, on the venue's clock (the state at each sample time). Timer-driven
+    strategies (not ``WAKE_ON_EVENT``) also get each event applied to the local book in the same
+    pass when the local side has caught up to it (``li == x``) and it is received by
+    ``t_local``, the next time the strategy can wake: it would be applied before that wake
+    anyway, and one pass over both books is cheaper than two. Return
+    ``(x, li, next_sample, status)``.
     """
     n = ev.shape[0]
     n_inst = xstate.shape[0]
     tail = vs[st.VS_RESP_TAIL]
     status = STOP_DONE
     tx = ev[x]["ts_exch_ns"]
+    prev_tl = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
     while True:
         e = ev[x]
         if e["instrument"] >= n_inst:  # checked here: kernels index without bounds
@@ -290,21 +301,34 @@ def _venue_run(
             vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
             vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
         )  # fmt: skip
+        if not WAKE_ON_EVENT and li == x:
+            tl = e["ts_local_ns"]
+            if tl <= t_local:
+                if tl < prev_tl:
+                    status = STOP_UNSORTED
+                    break
+                _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
+                prev_tl = tl
+                li += 1
         x += 1
         if x >= n or vs[st.VS_RESP_TAIL] != tail:
             break
         tx = ev[x]["ts_exch_ns"]
         if tx > limit:
             break
-    return x, next_sample, status
+    return x, li, next_sample, status
 
 
 @inline_kernel
-def _catch_up(ev, li, t_limit, inclusive, lqty, lstate, sig, ring, ring_idx, sparams, batched):
-    """Apply local events from ``li`` up to local time ``t_limit``; return ``(li, status)``."""
-    n = ev.shape[0]
+def _catch_up(
+    ev, li, i_end, t_limit, inclusive, lqty, lstate, sig, ring, ring_idx, sparams, batched
+):  # fmt: skip
+    """Apply local events from ``li`` (before index ``i_end``) up to local time ``t_limit``.
+
+    Return ``(li, status)``.
+    """
     prev = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
-    while li < n:
+    while li < i_end:
         tl = ev[li]["ts_local_ns"]
         if tl > t_limit or (tl == t_limit and not inclusive):
             break
@@ -352,16 +376,25 @@ def run_loop(
         tw = istate[0] if istate[0] > 0 else _NO_TIME
         if not WAKE_ON_EVENT and min(min(tx, tr), min(tp, tw)) > t_end:
             li, status = _catch_up(
-                ev, li, t_end, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                ev, li, n, t_end, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
             )
             if status != STOP_DONE:
                 break
             continue
         if tx <= tr and tx <= tp and tx <= tl and tx <= tw and x < n:
-            x, next_sample, status = _venue_run(
+            t_local = -_NO_TIME
+            if not WAKE_ON_EVENT:  # the next time the strategy can wake (see _venue_run)
+                t_local = min(tw, tp - 1) if WAKE_ON_ORDER else tw
+                li, status = _catch_up(
+                    ev, li, x, t_local, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
+                if status != STOP_DONE:
+                    break
+            x, li, next_sample, status = _venue_run(
                 ev, x, min(min(tr, tp), min(tl, tw)), next_sample, sample_ns, es, vs, vorders,
                 active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills, mark,
                 s_ts, s_equity, s_pos, s_mid, s_spread,
+                li, t_local, lqty, lstate, sig, ring, ring_idx, sparams, batched,
             )  # fmt: skip
             if status != STOP_DONE:
                 break
@@ -379,7 +412,7 @@ def run_loop(
                 continue
             if not WAKE_ON_EVENT:  # the strategy sees every event received before tp
                 li, status = _catch_up(
-                    ev, li, tp, False, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                    ev, li, n, tp, False, lqty, lstate, sig, ring, ring_idx, sparams, batched
                 )
             now = tp
             reason = _WAKE_ORDER
@@ -409,7 +442,7 @@ def run_loop(
         else:
             if not WAKE_ON_EVENT:  # the strategy sees every event received up to tw
                 li, status = _catch_up(
-                    ev, li, tw, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                    ev, li, n, tw, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
                 )
             istate[0] = 0
             now = tw
