@@ -36,13 +36,14 @@ from strategies.fixed_spread import (  # loopgen: strategy import
 apply_level = fast(book.apply_level)
 check_book = fast(book.check_book)
 clear_book = fast(book.clear_book)
-check_intent = fast(risk.check_intent)
-on_amend = fast(risk.on_amend)
-on_fill = fast(risk.on_fill)
-on_order_closed = fast(risk.on_order_closed)
+# per intent or order update, not per event: plain calls (inlining them only slows compiling)
+check_intent = risk.check_intent
+on_amend = risk.on_amend
+on_fill = risk.on_fill
+on_order_closed = risk.on_order_closed
 update_book_signals = fast(signal.update_book_signals)
 update_trade_signals = fast(signal.update_trade_signals)
-_decide = fast(decide)
+_decide = fast(decide) if WAKE_ON_EVENT else decide  # per event only if woken per event
 _on_event = fast(sv.on_event)  # per venue event: inlined, not called
 
 # engine state es[ES_*]

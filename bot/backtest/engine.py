@@ -163,7 +163,7 @@ class Backtest:
             power=opts.queue_power,
             funding=opts.funding,
             max_orders=4 * opts.max_orders,
-            queue_capacity=1 << 16,
+            queue_capacity=1 << 14,
             window=opts.window,
             latency_offset=opts.seed,
         )
@@ -182,6 +182,7 @@ class Backtest:
         self.es = np.zeros(self.loop.N_ES, dtype=np.int64)
         self.es[self.loop.ES_NEXT_ID] = 1
         self.es[self.loop.ES_BATCHED] = 1 if has_batch_flags(self.events) else 0
+        release_pages(self.source, min(100_000, self.events.shape[0]))
         t0 = int(self.events["ts_local_ns"][0])
         t1 = int(self.events["ts_local_ns"][-1])
         if opts.sample_interval_ns <= 0:

@@ -71,6 +71,7 @@ def _write_if_changed(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; other users of a shared cache read it too
     os.replace(tmp, path)  # atomic: a concurrent sweep worker never reads half a file
 
 
