@@ -201,3 +201,56 @@ def test_queue_model_choice_changes_results_only_through_cancels() -> None:
     b = run_script(ev, [(100, NEW, 1, 100, 2, 0, 0)], queue_model=QueueModel.PROBABILISTIC)
     assert fills(a) == fills(b) == [(3000, Side.BUY, 100, 1, MAKER)]
     assert np.array_equal(a.venue.fill_rows(), b.venue.fill_rows())
+
+
+def test_amend_down_keeps_queue_priority_and_a_new_price_requeues() -> None:
+    AMEND_ = 3
+    ev = events(
+        [
+            *BOOK,
+            (2000, BID, 100, 30),  # 20 lots join behind our 5-lot bid at 100
+            (2500, BID, 99, 10),  # a level at 99 appears
+            (6000, SELL_TRADE, 100, 12),  # 10 ahead of us at 100, then ours
+            (7000, SELL_TRADE, 99, 12),  # 10 ahead of the re-queued order at 99
+            END,
+        ]
+    )
+    # order 1: 5 @ 100, amended to 3 @ 100 (keeps its place); order 2: 5 @ 100 moved to 99
+    script = [
+        (100, NEW, 1, 100, 5, 0, 0),
+        (150, NEW, 1, 100, 5, 0, 0),
+        (3000, AMEND_, 1, 100, 3, 0, 1),
+        (3000, AMEND_, 1, 99, 5, 0, 2),
+    ]
+    bt = run_script(ev, script)
+    assert bt.counters()["amends_sent"] == 2
+    assert fills(bt) == [
+        # at 100: 10 ahead of the amended order (it kept its place), then 2 of its 3 lots
+        (6000, Side.BUY, 100, 2, MAKER),
+        # at 99: the moved order joined behind 10 lots: 2 of its 5
+        (7000, Side.BUY, 99, 2, MAKER),
+        # and that trade at 99 went through 100: the rest of the amended order fills
+        (7000, Side.BUY, 100, 1, MAKER),
+    ]
+    live = bt.view[bt.view["status"] != 0]
+    assert list(live["client_order_id"]) == [2]
+    assert live[0]["price_tick"] == 99
+    assert live[0]["filled_lot"] == 2
+    # risk reservations followed the amends: only the moved order's 3 lots stay reserved
+    assert bt.rstate[0]["open_buy_lot"] == 3
+    assert bt.rstate[0]["position_lot"] == 5
+
+
+def test_cancel_all_cancels_every_order_of_the_instrument() -> None:
+    CANCEL_ALL = 4
+    ev = events([*BOOK, END])
+    script = [
+        (100, NEW, 1, 100, 1, 0, 0),
+        (100, NEW, -1, 101, 1, 0, 0),
+        (2000, CANCEL_ALL, 0, 0, 0, 0, 0),
+    ]
+    bt = run_script(ev, script)
+    assert (bt.view["status"] == 0).all()
+    assert bt.rstate[0]["open_orders"] == 0
+    assert bt.venue.vs[4] == 0  # no active orders at the venue
+    assert fills(bt) == []

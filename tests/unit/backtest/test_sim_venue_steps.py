@@ -71,3 +71,26 @@ def test_funding_is_charged_on_position_times_mark_times_rate() -> None:
     )  # fmt: skip
     off.run()
     assert off.venue.acct[0, A_FUNDING] == 0.0
+
+
+def test_measured_latencies_are_used_in_turn_and_never_reorder() -> None:
+    v = SimVenue(
+        1,
+        quote_per_tick_lot=np.array([1e-4]),
+        maker_fee=np.array([0.0]),
+        taker_fee=np.array([0.0]),
+        lat_in_ns=np.array([3000, 1000, 2000]),
+        lat_out_ns=np.array([500]),
+    )
+    for row in events([(0, BID, 100, 10), (0, ASK, 101, 10)]):
+        v.market_event(row)
+    for k, t in enumerate((100, 200, 300)):
+        v.send(now_ns=t, action=NEW, side=1, inst=0, client_order_id=k + 1, price_tick=99,
+               qty_lot=1)  # fmt: skip
+    # arrivals: 100 + 3000 = 3100; 200 + 1000 = 1200 -> held behind the first: 3100;
+    # 300 + 2000 = 2300 -> 3100 as well (one ordered connection)
+    assert list(v.req["ts_ns"][:3]) == [3100, 3100, 3100]
+    v.process_until(3100)
+    acks = v.responses_until(10_000)
+    assert list(acks["client_order_id"]) == [1, 2, 3]
+    assert list(acks["ts_ns"]) == [3600, 3600, 3600]
