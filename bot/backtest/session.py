@@ -18,6 +18,7 @@ import numpy as np
 
 import strategies
 from bot.backtest.engine import Backtest, BacktestError, DataError, EngineOptions
+from bot.backtest.merge import merge_events, union_specs
 from bot.backtest.sim_types import QueueModel
 from bot.backtest.stats import compute_stats
 from bot.config.schema import ConfigError, StrategyConfig, validate_params
@@ -40,7 +41,7 @@ class Dataset:
 
 
 def load_data(paths: Sequence[str | Path]) -> Dataset:
-    """Open event files (memory-mapped); several are merged by local time (in memory)."""
+    """Open event files (memory-mapped); several are merged by local time (streaming)."""
     if not paths:
         raise SetupError("no data files given")
     files = []
@@ -54,22 +55,9 @@ def load_data(paths: Sequence[str | Path]) -> Dataset:
             raise SetupError(f"{f.path}: holds no events")
     if len(files) == 1:  # used in place; the engine checks order and instrument ids as it goes
         return Dataset(files[0].events, list(files[0].instruments), [files[0].path])
-    specs: list[InstrumentSpec] = []
-    keys: dict[tuple[str, str], int] = {}
-    parts = []
-    for f in files:
-        remap = np.zeros(len(f.instruments), dtype=np.uint32)
-        for i, spec in enumerate(f.instruments):
-            if spec.key not in keys:
-                keys[spec.key] = len(specs)
-                specs.append(spec)
-            remap[i] = keys[spec.key]
-        part = np.array(f.events)
-        part["instrument"] = remap[part["instrument"]]
-        parts.append(part)
-    merged = np.concatenate(parts)
-    order = np.argsort(merged["ts_local_ns"], kind="stable")
-    return Dataset(merged[order], specs, [f.path for f in files])
+    specs, remaps = union_specs([f.instruments for f in files])
+    merged = merge_events([f.events for f in files], remaps)
+    return Dataset(merged, specs, [f.path for f in files])
 
 
 def parse_duration_ns(text: str) -> int:

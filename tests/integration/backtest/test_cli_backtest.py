@@ -220,3 +220,23 @@ def test_sweep_on_two_processes_matches_one(
         outs.append([(r["strategy.params.offset_ticks"], r["pnl_quote"], r["fills"]) for r in rows])
     assert outs[0] == outs[1]
     capsys.readouterr()
+
+
+def test_two_files_of_two_venues_backtest_as_one_stream(
+    capsys: pytest.CaptureFixture[str], example_config: Path, tmp_path: Path
+) -> None:
+    from bot.data.generate import GenerateParams, generate_file
+
+    a = generate_file(tmp_path / "a.evt", GenerateParams(events=20_000, duration_s=60), seed=1)
+    b = generate_file(
+        tmp_path / "b.evt", GenerateParams(events=20_000, duration_s=60, venue="bybit"), seed=2
+    )
+    both = [{"venue": "sim", "symbol": "BTCUSDT"}, {"venue": "bybit", "symbol": "BTCUSDT"}]
+    config = _config_with(tmp_path, example_config, instruments=both)
+    code, out, err = _backtest(
+        capsys, "--config", str(config), "--data", str(a), str(b), "--no-report", "--json"
+    )
+    assert code == 0, err
+    stats = json.loads(out)
+    assert stats["events"] == 40_000
+    assert stats["fills"] > 0
