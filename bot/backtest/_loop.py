@@ -382,6 +382,66 @@ def run_loop(
             if status != STOP_DONE:
                 break
             continue
+        if WAKE_ON_EVENT and (
+            (x < n and tx <= tr and tx <= tp and tx <= tl and tx <= tw)
+            or (tl < tr and tl < tp and tl <= tw)
+        ):
+            # market events on both sides, interleaved, until a request or response is due
+            t_other = min(tr, tp)
+            tail = vs[st.VS_RESP_TAIL]
+            prev = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
+            while True:
+                if x < n and tx <= t_other and tx <= tl and tx <= tw:
+                    e = ev[x]
+                    if e["instrument"] >= xstate.shape[0]:
+                        status = STOP_BAD_INSTRUMENT
+                        break
+                    while next_sample <= tx and es[ES_N_SAMPLES] < s_ts.shape[0]:
+                        _sample(
+                            es, next_sample, xstate, acct, iacct, vinst, mark,
+                            s_ts, s_equity, s_pos, s_mid, s_spread,
+                        )  # fmt: skip
+                        next_sample += sample_ns
+                    _on_event(
+                        vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"],
+                        e["aux"], vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct,
+                        iacct, fills,
+                    )  # fmt: skip
+                    x += 1
+                    tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
+                    if vs[st.VS_RESP_TAIL] != tail:
+                        break  # a response is on its way: it may be due before the next event
+                    continue
+                if not (tl < t_other and tl <= tw):
+                    break
+                if tl < prev:
+                    status = STOP_UNSORTED
+                    break
+                prev = tl
+                wake = _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
+                li += 1
+                if wake:
+                    es[ES_NOW_NS] = tl
+                    es[ES_DECIDES] += 1
+                    n_int = _decide(
+                        tl, _WAKE_EVENT, ev[li - 1]["instrument"], lqty, lstate, sig, view,
+                        pos_local, params, istate, fstate, intents,
+                    )  # fmt: skip
+                    if 0 < istate[0] <= tl:  # a timer in the past would spin
+                        istate[0] = tl + 1
+                    tw = istate[0] if istate[0] > 0 else _NO_TIME
+                    if n_int > 0:
+                        _dispatch(
+                            n_int, intents, tl, es, lstate, view, limits, rstate, rcounts, vs,
+                            req, lat_in, vinst,
+                        )  # fmt: skip
+                        break  # requests were sent: they may be due before the next event
+                if li >= stop:
+                    break
+                tl = ev[li]["ts_local_ns"]
+            if status != STOP_DONE:
+                break
+            continue
         if tx <= tr and tx <= tp and tx <= tl and tx <= tw and x < n:
             t_local = -_NO_TIME
             if not WAKE_ON_EVENT:  # the next time the strategy can wake (see _venue_run)
@@ -418,28 +478,6 @@ def run_loop(
             now = tp
             reason = _WAKE_ORDER
             inst = r["instrument"]
-        elif WAKE_ON_EVENT and tl <= tw:  # local events in a run while nothing else is due
-            limit = min(tx, min(tr, tp))
-            wake = False
-            while True:
-                wake = _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
-                li += 1
-                if wake or li >= stop:
-                    break
-                prev = tl
-                tl = ev[li]["ts_local_ns"]
-                if tl < prev:
-                    status = STOP_UNSORTED
-                    break
-                if tl >= limit or tl > tw:
-                    break
-            if status != STOP_DONE:
-                break
-            if not wake:
-                continue
-            now = ev[li - 1]["ts_local_ns"]
-            reason = _WAKE_EVENT
-            inst = ev[li - 1]["instrument"]
         else:
             if not WAKE_ON_EVENT:  # the strategy sees every event received up to tw
                 li, status = _catch_up(
