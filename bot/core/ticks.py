@@ -179,7 +179,7 @@ def parse_units(
         return 0, 1  # EMPTY
     i = start
     negative = False
-    c = buf[i]
+    c = int(buf[i])
     if c == 45 or c == 43:  # '-' '+'
         negative = c == 45
         i += 1
@@ -189,7 +189,7 @@ def parse_units(
     seen_digit = False
     in_fraction = False
     while i < end:
-        c = buf[i]
+        c = int(buf[i])
         if 48 <= c <= 57:
             seen_digit = True
             if in_fraction:
@@ -222,7 +222,7 @@ def parse_units(
             return 0, 2
         exp_value = 0
         while i < end:
-            c = buf[i]
+            c = int(buf[i])
             if not (48 <= c <= 57):
                 return 0, 2
             exp_value = exp_value * 10 + (c - 48)

@@ -161,7 +161,7 @@ def parse_int(buf: np.ndarray, start: int, end: int) -> tuple[int, bool]:
         return 0, False
     value = 0
     for i in range(start, end):
-        c = buf[i]
+        c = int(buf[i])  # a Python int without the JIT: uint8 arithmetic would wrap
         if c < 48 or c > 57:
             return 0, False
         value = value * 10 + (c - 48)
