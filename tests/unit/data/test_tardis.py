@@ -264,3 +264,12 @@ def test_no_specs_is_a_clear_error(tmp_path: Path, fixtures: Path):
     src = fixtures / "tardis_binance-futures_trades_BTCUSDT_2020-02-22.csv.gz"
     with pytest.raises(ConvertError, match="pass --instruments"):
         convert([src], tmp_path / "o.events", [])
+
+
+def test_every_row_a_new_snapshot_overflows_no_buffer(tmp_path: Path, specs):
+    # each row resets the book (new timestamp), so a block writes two rows per line
+    rows = [f"okex-swap,BTCUSDT,{t},{t},true,bid,{100 + t}.00,1" for t in range(1, 301)]
+    ev = _convert(tmp_path, specs, _book(tmp_path / "snaps.csv", rows))
+    assert list(ev["kind"]).count(EventKind.BOOK_CLEAR) == 300
+    assert ev.shape == (600,)
+    assert replay(ev).top(BTC, 0, 5) == [(40000, 1000)]
