@@ -202,3 +202,14 @@ def test_kinds_survive(tmp_path: Path, specs: list[InstrumentSpec]):
     ev["kind"] = [EventKind.BOOK_CLEAR, EventKind.BOOK_BID, EventKind.BOOK_ASK, EventKind.TRADE_BUY]
     opened = read_event_file(write_event_file(tmp_path / "k.events", ev, specs, "t"))
     assert list(opened.events["kind"]) == [3, 1, 2, 4]
+
+
+def test_chunked_reads_and_released_pages_give_the_same_rows(tmp_path: Path, specs):
+    ev = _rows(10_000)
+    opened = read_event_file(write_event_file(tmp_path / "c.events", ev, specs, "t"))
+    parts = list(opened.iter_chunks(123, 9_000, rows=1000))
+    assert [p.shape[0] for p in parts] == [1000] * 8 + [877]
+    assert np.array_equal(np.concatenate(parts), ev[123:9_000])
+    before = np.array(opened.events[:5000])
+    opened.release(0, 5000)
+    assert np.array_equal(opened.events[:5000], before)  # re-read from the file on access
