@@ -212,3 +212,27 @@ def test_real_entry_point_prints_no_traceback(tmp_path: Path):
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("no such file")
     assert "Traceback" not in proc.stderr
+
+
+def test_convert_binance_zip_with_yaml_specs(tmp_path: Path, capsys):
+    import shutil
+    import zipfile
+
+    from tests.unit.data.conftest import FIXTURES
+
+    specs = tmp_path / "instruments.yaml"
+    specs.write_text(
+        "instruments:\n"
+        "  - {venue: binance-usdm, symbol: BTCUSDT, tick_size: '0.1', lot_size: '0.001'}\n"
+    )
+    csv = tmp_path / "BTCUSDT-aggTrades-2023-05.csv"
+    shutil.copy(FIXTURES / "binance_um_aggTrades_BTCUSDT_2023-05_monthly_excerpt.csv", csv)
+    src = tmp_path / "BTCUSDT-aggTrades-2023-05.zip"
+    with zipfile.ZipFile(src, "w") as archive:
+        archive.write(csv, csv.name)
+    out = tmp_path / "agg.events"
+    code, stdout, _ = run(capsys, "convert", str(src), "-o", str(out), "--instruments", str(specs))
+    assert code == 0
+    assert "aggTrades, 10 events" in stdout
+    code, stdout, _ = run(capsys, "inspect", str(out), "--json")
+    assert json.loads(stdout)["kinds"] == {"TRADE_BUY": 4, "TRADE_SELL": 6}

@@ -203,3 +203,22 @@ def test_errors(tmp_path: Path, fixtures: Path):
     )
     with pytest.raises(ConvertError, match=r":2: expected 6 fields"):
         _convert(tmp_path, UM, short)
+
+
+def test_book_ticker_with_header_equals_without(tmp_path: Path, fixtures: Path):
+    rows = (fixtures / "binance_um_bookTicker_ETHUSDT_2024-01-15_excerpt.csv").read_text()
+    bare = tmp_path / "ETHUSDT-bookTicker-2024-01-15.csv"
+    bare.write_text(rows)
+    headed = tmp_path / "ETHUSDT-bookTicker-2024-01-16.csv"
+    header = "update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,"
+    headed.write_text(header + "transaction_time,event_time\n" + rows)
+    assert np.array_equal(_convert(tmp_path, UM, bare), _convert(tmp_path, UM, headed))
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path: Path):
+    rows = [f"{i},100.1,0.002,0.2,{1700000000000 + i},true" for i in range(20_000)]
+    whole = write_csv(tmp_path / "BTCUSDT-trades-2023-11-14.csv.gz", rows)
+    cut = tmp_path / "BTCUSDT-trades-2023-11-15.csv.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ConvertError, match=r"2023-11-15\.csv\.gz: corrupt or truncated input"):
+        _convert(tmp_path, UM, cut)
