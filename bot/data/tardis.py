@@ -239,8 +239,8 @@ class TardisReader:
                     res.lot_exponent, res.venue, state, last_local, out, fs, fe, POW10,
                 )  # fmt: skip
                 if status == ScanStatus.NEED_SYMBOL:
-                    key = line_text(buf, pos).encode().split(b",")
-                    self._learn(b",".join(key[:2]), f"{self.path}:{line}")
+                    raw = bytes(buf[pos : pos + 4096]).split(b"\n", 1)[0].split(b",")
+                    self._learn(b",".join(raw[:2]), f"{self.path}:{line}")
                     continue
                 if status != ScanStatus.OK:
                     raise self._error(line, line_text(buf, pos), status, fld)
