@@ -12,7 +12,8 @@ level scans towards worse prices to the next level, which on a real book is a st
 
 Window policy (prices beyond the preallocated ``W`` ticks):
 
-* an empty book re-bases for free: its window is centred on the first level that arrives;
+* an empty book re-bases for free: its window is centred on the first level that arrives
+  (so after a snapshot the window sits around the touch);
 * a level *far from the touch* that falls outside the window (a bid below it, an ask above it)
   is dropped and counted in ``ST_DROPPED`` (strategies use the top of book; far levels that come
   back into range are restored by the next update or snapshot of that level);
@@ -180,13 +181,13 @@ def apply_level(
         return 3  # INVALID
     window = qty.shape[2]
     status = 0
+    if qty_lot > 0 and state[inst, ST_BID_LEVELS] == 0 and state[inst, ST_ASK_LEVELS] == 0:
+        state[inst, ST_BASE] = price_tick - window // 2  # empty book: free re-base
     idx = price_tick - state[inst, ST_BASE]
     if idx < 0 or idx >= window:
         if qty_lot == 0:
             return 0  # deleting a level we do not hold: nothing to do
-        if state[inst, ST_BID_LEVELS] == 0 and state[inst, ST_ASK_LEVELS] == 0:
-            state[inst, ST_BASE] = price_tick - window // 2  # empty book: free re-base
-        elif (side == 0 and idx < 0) or (side == 1 and idx >= window):
+        if (side == 0 and idx < 0) or (side == 1 and idx >= window):
             state[inst, ST_DROPPED] += 1
             return 1  # DROPPED_FAR
         else:
@@ -278,6 +279,7 @@ def depth(
     levels = state[inst, ST_BID_LEVELS + side]
     if levels == 0 or n <= 0:
         return 0
+    n = min(n, levels)  # never scan past the last level
     base = state[inst, ST_BASE]
     row = qty[inst, side]
     window = qty.shape[2]
@@ -308,6 +310,7 @@ def depth_sum(qty: np.ndarray, state: np.ndarray, inst: int, side: int, n: int) 
     levels = state[inst, ST_BID_LEVELS + side]
     if levels == 0 or n <= 0:
         return 0
+    n = min(n, levels)  # never scan past the last level
     base = state[inst, ST_BASE]
     row = qty[inst, side]
     window = qty.shape[2]

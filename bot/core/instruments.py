@@ -135,9 +135,8 @@ def load_specs(path: str | Path) -> list[InstrumentSpec]:
     try:
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise InstrumentError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {e}"
-        ) from None
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise InstrumentError(f"{path}: not valid {kind}: {e}") from None
     return parse_specs(raw, source=str(path))
 
 

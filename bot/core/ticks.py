@@ -31,7 +31,7 @@ make us build a billion-digit integer."""
 MAX_VALUE_EXPONENT = 400
 """Values beyond 10**±400 are rejected as malformed (the numba path has the same bound)."""
 
-_DECIMAL_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$")
+_DECIMAL_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$", re.ASCII)
 
 
 class ParseStatus(IntEnum):
