@@ -91,6 +91,7 @@ class Instrument(msgspec.Struct, frozen=True):
     lotSz: str
     minSz: str = "0"
     ctVal: str = ""
+    ctMult: str = ""
     ctType: str = ""
     state: str = "live"
 

@@ -1,0 +1,133 @@
+"""``ChannelPushFeed``: dispatch of ``{"arg":{"channel","instId"},"action","data"}`` frames.
+
+OKX v5 and Bitget v2 share this envelope (and ``{"event": ...}`` acks and errors, and the text
+``pong``), so their feeds differ only in tables: the frame and book-data decoders, the
+per-channel parsers, the book channels and the venue's book-sync function.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import msgspec
+import orjson
+
+from bot.adapters.base import EventBuffer, InstrumentRef
+from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
+from bot.adapters.venue_errors import RetryableError, VenueError
+
+logger = logging.getLogger(__name__)
+
+Parser = Callable[[msgspec.Raw, InstrumentRef, int, EventBuffer], int]
+BookHandler = Callable[[Any, BookSync, str, Any, int, EventBuffer], None]
+
+
+class ChannelPushFeed(WsBookFeed):
+    """A ``WsBookFeed`` for channel/instId push envelopes; subclasses fill the class tables."""
+
+    frame_decoder: ClassVar[msgspec.json.Decoder]
+    book_data_decoder: ClassVar[msgspec.json.Decoder]
+    parsers: ClassVar[Mapping[str, Parser]]
+    book_channels: ClassVar[frozenset[str]]
+    known_channels: ClassVar[Mapping[str, str]]
+    on_book_entry: ClassVar[BookHandler]
+    classify_error: ClassVar[Callable[[str, str], VenueError]]
+    pong = "pong"
+    args_per_frame = 50
+
+    def configure(self, channels: Sequence[str], url: str) -> None:
+        """Validate and store the channel selection (at most one book channel) and the URL."""
+        unknown = [c for c in channels if c not in self.known_channels]
+        if unknown:
+            raise ValueError(
+                f"unknown {self.venue.label} channels {unknown}; "
+                f"known: {sorted(self.known_channels)}"
+            )
+        books = [c for c in channels if c in self.book_channels]
+        if len(books) > 1:
+            raise ValueError(f"subscribe at most one {self.venue.label} book channel: {books}")
+        self.channels = tuple(channels)
+        self.book_channel = books[0] if books else None
+        self.url = url
+
+    def arg(self, channel: str, ref: InstrumentRef) -> dict[str, str]:
+        """Return the subscription argument of one channel and instrument."""
+        return {"channel": channel, "instId": ref.spec.symbol}
+
+    def ws_urls(self) -> Sequence[str]:
+        """Return the public WebSocket URL."""
+        return (self.url,)
+
+    def subscribe_messages(self) -> Sequence[str]:
+        """Return subscribe frames for every channel and instrument."""
+        args = [self.arg(c, r) for c in self.channels for r in self.refs]
+        step = self.args_per_frame
+        return [
+            orjson.dumps({"op": "subscribe", "args": args[k : k + step]}).decode()
+            for k in range(0, len(args), step)
+        ]
+
+    def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
+        """Unsubscribe and subscribe ``ref``'s book channel: the venue answers with a snapshot."""
+        arg = [self.arg(self.book_channel or "books", ref)]
+        return [orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")]
+
+    def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
+        """Parse one frame into event rows; count and skip malformed input, never raise."""
+        self.stats.messages += 1
+        if data == self.pong or data == self.pong.encode():
+            return
+        try:
+            frame = self.frame_decoder.decode(data)
+        except MALFORMED_ERRORS as e:
+            self.malformed(type(e).__name__, data)
+            return
+        if frame.event is not None:
+            self.on_event(frame.event, str(frame.code), frame.msg)
+            return
+        if frame.arg is None or bytes(frame.data) == b"null":
+            self.malformed("no_arg_or_data", data)
+            return
+        ref = self.by_symbol.get(frame.arg.instId)
+        if ref is None:
+            self.count("unknown_instrument")
+            return
+        channel = frame.arg.channel
+        if channel in self.book_channels:
+            self._on_books(ref, frame, data, ts_local_ns, out)
+            return
+        parser = self.parsers.get(channel)
+        if parser is None:
+            self.count("unknown_channel")
+            return
+        start = out.n
+        try:
+            parser(frame.data, ref, ts_local_ns, out)
+        except MALFORMED_ERRORS as e:
+            out.n = start
+            self.malformed(f"{channel}_{type(e).__name__}", data)
+
+    def _on_books(
+        self, ref: InstrumentRef, frame: Any, data: str | bytes, ts_local_ns: int, out: EventBuffer
+    ) -> None:
+        sync = self.sync[ref.instrument]
+        try:
+            for entry in self.book_data_decoder.decode(frame.data):
+                type(self).on_book_entry(self, sync, frame.action, entry, ts_local_ns, out)
+        except MALFORMED_ERRORS as e:
+            self.malformed(f"books_{type(e).__name__}", data)
+            self.invalidate(sync, "malformed", ts_local_ns, out)
+
+    def on_event(self, event: str, code: str, message: str) -> None:
+        """Handle an ``{"event": ...}`` frame: acks pass, errors and notices are logged+counted."""
+        if event in ("subscribe", "unsubscribe", "login"):
+            return
+        if event in ("error", "notice"):
+            error = type(self).classify_error(code, message)
+            self.count(f"venue_{event}")
+            level = logging.WARNING if isinstance(error, RetryableError) else logging.ERROR
+            logger.log(level, "%s %s: %s", self.venue.label, event, error)
+            return
+        self.count("unknown_event")
