@@ -11,8 +11,8 @@ Books: a feed is given the shared book arrays (``bot.core.book.new_books``) of i
 applies every book row it emits with the book kernels as it goes, because verifying a checksum
 (OKX, Bitget) or spotting a crossed book needs the book as it stands after each message. On a gap,
 checksum mismatch, crossed book or stale stream it sets ``state[inst, ST_VALID] = 0``, emits a
-``BOOK_INVALID`` row and asks for a snapshot: over REST (``pending_snapshots``, Binance) or, on venues
-whose snapshot comes over the WebSocket (Bybit, OKX, Bitget, BingX, BitMEX), by queueing that
+``BOOK_INVALID`` row and asks for a snapshot: over REST (``pending_snapshots``, Binance) or, on
+venues whose snapshot comes over the WebSocket (Bybit, OKX, Bitget, BingX, BitMEX), by queueing that
 instrument's unsubscribe + subscribe frames in ``outgoing_messages``. The snapshot arrives as a
 ``BOOK_CLEAR`` row plus ``SNAPSHOT``-flagged levels and makes the book valid again. Downstream
 (signals, strategy) reads the books and never applies book rows a second time. Offline

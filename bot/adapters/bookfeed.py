@@ -136,9 +136,7 @@ class WsBookFeed:
         """Count a frame that could not be parsed and log its start (never the whole frame)."""
         self.stats.malformed += 1
         self.count(reason)
-        logger.warning(
-            "%s: dropped malformed frame (%s): %r", self.venue.label, reason, data[:120]
-        )
+        logger.warning("%s: dropped malformed frame (%s): %r", self.venue.label, reason, data[:120])
 
     def invalidate(
         self,
@@ -148,13 +146,19 @@ class WsBookFeed:
         out: EventBuffer,
         seq: int = 0,
     ) -> None:
-        """Mark ``sync``'s book invalid, emit BOOK_INVALID, count ``reason`` and ask for a resync."""
+        """Mark the book invalid, emit BOOK_INVALID, count ``reason`` and ask for a resync."""
         inst = sync.ref.instrument
         sync.synced = False
         sync.last_seq = None
         self.state[inst, ST_VALID] = 0
         out.append(
-            EventKind.BOOK_INVALID, inst, 0, ts_local_ns, flags=_BATCH_END, venue=self.venue, seq=seq
+            EventKind.BOOK_INVALID,
+            inst,
+            0,
+            ts_local_ns,
+            flags=_BATCH_END,
+            venue=self.venue,
+            seq=seq,
         )
         self.count(reason)
         if not sync.resync_requested:
@@ -277,9 +281,7 @@ class WsBookFeed:
         seq: int = 0,
     ) -> bool:
         """Run the post-update checks; on success a snapshot makes the book synced again."""
-        if checksum is not None and not self.verify_checksum(
-            sync, checksum, ts_local_ns, out, seq
-        ):
+        if checksum is not None and not self.verify_checksum(sync, checksum, ts_local_ns, out, seq):
             return False
         if not self.check_crossed(sync, ts_local_ns, out, seq):
             return False

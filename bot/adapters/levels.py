@@ -232,7 +232,6 @@ def scan_levels(
         return n, 10
 
 
-
 @njit(cache=True, nogil=True)
 def apply_rows(qty: np.ndarray, state: np.ndarray, rows: np.ndarray, start: int, end: int) -> int:
     """Apply book rows ``rows[start:end]`` to the books; return how many were refused (INVALID)."""
@@ -265,7 +264,7 @@ def _write_uint(out: np.ndarray, pos: int, value: int, width: int) -> int:
 def format_units(
     units: int, grid_m: int, grid_e: int, fmt: int, pow10: np.ndarray, out: np.ndarray, pos: int
 ) -> int:
-    """Write ``units * grid`` as a decimal string in format ``fmt`` at ``out[pos:]``; return the end.
+    """Write ``units * grid`` as decimal text in format ``fmt`` at ``out[pos:]``; return the end.
 
     ``fmt`` is ``FMT_CANONICAL`` (no trailing fraction zeros) or a fixed number of fraction digits.
     """

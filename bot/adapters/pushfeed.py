@@ -72,7 +72,9 @@ class ChannelPushFeed(WsBookFeed):
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Unsubscribe and subscribe ``ref``'s book channel: the venue answers with a snapshot."""
         arg = [self.arg(self.book_channel or "books", ref)]
-        return [orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")]
+        return [
+            orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")
+        ]
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
         """Parse one frame into event rows; count and skip malformed input, never raise."""

@@ -69,7 +69,9 @@ class BingxFeed(WsBookFeed):
 
     def subscribe_messages(self) -> Sequence[str]:
         """Return one ``sub`` request per stream and instrument."""
-        return [self._request("sub", f"{r.spec.symbol}@{s}") for s in self.streams for r in self.refs]
+        return [
+            self._request("sub", f"{r.spec.symbol}@{s}") for s in self.streams for r in self.refs
+        ]
 
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Re-subscribe ``@incrDepth`` (a fresh ``all``); ``depthN`` heals on its next push."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -29,7 +30,9 @@ class BitgetFeed(ChannelPushFeed):
     book_data_decoder = schemas.BOOK_DATA
     book_channels = constants.BOOK_CHANNELS
     known_channels = constants.CHANNELS
-    parsers = {"trade": parse.parse_bitget_trades, "ticker": parse.parse_bitget_ticker}
+    parsers = MappingProxyType(
+        {"trade": parse.parse_bitget_trades, "ticker": parse.parse_bitget_ticker}
+    )
     on_book_entry = book_sync.on_books
     classify_error = staticmethod(classify_ws_error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -28,14 +29,18 @@ class OkxFeed(ChannelPushFeed):
     frame_decoder = schemas.FRAME
     book_data_decoder = schemas.BOOK_DATA
     book_channels = constants.BOOK_CHANNELS
-    known_channels = {**constants.CHANNELS, **{c: "book" for c in constants.BOOK_CHANNELS}}
-    parsers = {
-        "trades": parse.parse_okx_trades,
-        "tickers": parse.parse_okx_tickers,
-        "bbo-tbt": parse.parse_okx_bbo,
-        "mark-price": parse.parse_okx_mark_price,
-        "funding-rate": parse.parse_okx_funding_rate,
-    }
+    known_channels = MappingProxyType(
+        {**constants.CHANNELS, **{c: "book" for c in constants.BOOK_CHANNELS}}
+    )
+    parsers = MappingProxyType(
+        {
+            "trades": parse.parse_okx_trades,
+            "tickers": parse.parse_okx_tickers,
+            "bbo-tbt": parse.parse_okx_bbo,
+            "mark-price": parse.parse_okx_mark_price,
+            "funding-rate": parse.parse_okx_funding_rate,
+        }
+    )
     on_book_entry = book_sync.on_books
     classify_error = staticmethod(classify_ws_error)
 
