@@ -91,8 +91,8 @@ def parse_bingx_contracts(body: bytes | str) -> list[InstrumentSpec]:
         {
             "venue": VENUE_LABEL,
             "symbol": c.symbol,
-            "tick_size": f"1e-{c.pricePrecision}",
-            "lot_size": f"1e-{c.quantityPrecision}",
+            "tick_size": _text(Decimal(1).scaleb(-c.pricePrecision)),
+            "lot_size": _text(Decimal(1).scaleb(-c.quantityPrecision)),
             "min_qty": _text(c.tradeMinQuantity),
             "min_notional": _text(c.tradeMinUSDT),
             "maker_fee_rate": _text(c.makerFeeRate),
