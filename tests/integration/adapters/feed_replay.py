@@ -60,3 +60,14 @@ def invalid_rows(out: EventBuffer, inst: int = 0) -> int:
     """Return how many BOOK_INVALID rows were emitted for ``inst``."""
     rows = out.view()
     return int(np.sum((rows["kind"] == EventKind.BOOK_INVALID) & (rows["instrument"] == inst)))
+
+
+def inject(frames: list, fault: str, k: int) -> list:
+    """Return ``frames`` with message ``k`` dropped, duplicated, or swapped with ``k + 1``."""
+    if fault == "drop":
+        return [*frames[:k], *frames[k + 1 :]]
+    if fault == "duplicate":
+        return [*frames[: k + 1], frames[k], *frames[k + 1 :]]
+    if fault == "out_of_order":
+        return [*frames[:k], frames[k + 1], frames[k], *frames[k + 2 :]]
+    raise ValueError(f"unknown fault {fault!r}")

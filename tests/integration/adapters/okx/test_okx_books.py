@@ -17,6 +17,7 @@ from bot.core.instruments import InstrumentSpec
 from tests.integration.adapters.feed_replay import (
     assert_valid_books_uncrossed,
     book_of,
+    inject,
     invalid_rows,
     lines,
     load_json,
@@ -110,17 +111,11 @@ def test_seq_ids_pass_and_final_book_matches():
 
 def _fault(frames: list[str], fault: str) -> list[str]:
     k = 40
-    if fault == "drop":
-        return frames[:k] + frames[k + 1 :]
-    if fault == "duplicate":
-        return [*frames[: k + 1], frames[k], *frames[k + 1 :]]
-    if fault == "out_of_order":
-        return [*frames[:k], frames[k + 1], frames[k], *frames[k + 2 :]]
-    if fault == "bad_checksum":
-        msg = json.loads(frames[k])
-        msg["data"][0]["checksum"] ^= 0x5A5A
-        return [*frames[:k], json.dumps(msg), *frames[k + 1 :]]
-    raise AssertionError(fault)
+    if fault != "bad_checksum":
+        return inject(frames, fault, k)
+    msg = json.loads(frames[k])
+    msg["data"][0]["checksum"] ^= 0x5A5A
+    return [*frames[:k], json.dumps(msg), *frames[k + 1 :]]
 
 
 # Without seqId a repeated absolute-size update is harmless (and undetectable): not a fault.
