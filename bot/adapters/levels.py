@@ -308,7 +308,7 @@ def crc32(buf: np.ndarray, n: int, table: np.ndarray) -> int:
     """Return the zlib CRC32 of ``buf[:n]`` as an unsigned value."""
     crc = 0xFFFFFFFF
     for k in range(n):
-        crc = table[(crc ^ buf[k]) & 0xFF] ^ (crc >> 8)
+        crc = table[(crc ^ int(buf[k])) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
 
 

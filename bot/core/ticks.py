@@ -31,7 +31,7 @@ make us build a billion-digit integer."""
 MAX_VALUE_EXPONENT = 400
 """Values beyond 10**±400 are rejected as malformed (the numba path has the same bound)."""
 
-_DECIMAL_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$")
+_DECIMAL_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$", re.ASCII)
 
 
 class ParseStatus(IntEnum):
@@ -179,7 +179,7 @@ def parse_units(
         return 0, 1  # EMPTY
     i = start
     negative = False
-    c = buf[i]
+    c = int(buf[i])
     if c == 45 or c == 43:  # '-' '+'
         negative = c == 45
         i += 1
@@ -189,7 +189,7 @@ def parse_units(
     seen_digit = False
     in_fraction = False
     while i < end:
-        c = buf[i]
+        c = int(buf[i])
         if 48 <= c <= 57:
             seen_digit = True
             if in_fraction:
@@ -222,7 +222,7 @@ def parse_units(
             return 0, 2
         exp_value = 0
         while i < end:
-            c = buf[i]
+            c = int(buf[i])
             if not (48 <= c <= 57):
                 return 0, 2
             exp_value = exp_value * 10 + (c - 48)

@@ -27,7 +27,15 @@ from tests.integration.adapters.feed_replay import (
     lines,
 )
 
-logging.getLogger("bot").setLevel(logging.CRITICAL)
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet():
+    """Malformed frames are logged by design; keep the fuzz output readable."""
+    logger = logging.getLogger("bot.adapters")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
 
 
 def _okx():

@@ -148,7 +148,7 @@ def test_fault_invalidates_resubscribes_and_recovers(fault, seq):
 
 
 def test_gap_logs_both_sequence_numbers(caplog):
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.WARNING, logger="bot.adapters")
     frames = _fault(with_seq(lines("okx", CAPTURE)), "drop")
     run(make_feed(), frames)
     gap = [r for r in caplog.records if "gap" in r.getMessage()]
