@@ -13,8 +13,9 @@ venue's unsubscribe + subscribe frames for that instrument are queued in ``outgo
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -138,6 +139,24 @@ class WsBookFeed:
         self.count(reason)
         logger.warning("%s: dropped malformed frame (%s): %r", self.venue.label, reason, data[:120])
 
+    def run_parser(
+        self,
+        parser: Callable[[Any, Any, int, EventBuffer], int],
+        data: msgspec.Raw,
+        target: Any,
+        ts_local_ns: int,
+        out: EventBuffer,
+        reason: str,
+        frame: str | bytes,
+    ) -> None:
+        """Run a scalar-stream parser; on bad input roll its rows back and count the frame."""
+        start = out.n
+        try:
+            parser(data, target, ts_local_ns, out)
+        except MALFORMED_ERRORS as e:
+            out.n = start
+            self.malformed(f"{reason}_{type(e).__name__}", frame)
+
     def invalidate(
         self,
         sync: BookSync,
@@ -205,9 +224,9 @@ class WsBookFeed:
                 ref.tick.mantissa, ref.tick.exponent, ref.lot.mantissa, ref.lot.exponent,
                 POW10, self._obs,
             )  # fmt: skip
-            if status != levels.ScanStatus.OK:
+            if status != 0:
                 out.n = start
-                self.count(f"levels_{levels.ScanStatus(status).name.lower()}")
+                self.count(f"levels_{levels.scan_status_name(status)}")
                 return False
             out.n = n
         if out.n > start:

@@ -17,13 +17,11 @@ resyncs rather than trust the book. Verified on every message of the real OKX an
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 from numba import njit
 
 from bot.core.book import apply_event, depth
-from bot.core.ticks import parse_units
+from bot.core.ticks import ParseStatus, parse_units
 
 FMT_CANONICAL = -1
 """Numbers carry no trailing fraction zeros (``"30244"``, ``"0.08"``)."""
@@ -45,17 +43,14 @@ CHECKSUM_LEVELS = 25
 CHECKSUM_BUFFER = 8192
 
 
-class ScanStatus(IntEnum):
-    """Result of ``scan_levels``: 0 is OK, 1-5 mirror ``bot.core.ticks.ParseStatus``."""
+SCAN_SYNTAX = 10
+"""``scan_levels`` status when the bytes are not an array of ``[price, size, ...]`` arrays; any
+other status is a ``bot.core.ticks.ParseStatus`` (0 is OK)."""
 
-    OK = 0
-    EMPTY = 1
-    BAD_CHAR = 2
-    OVERFLOW = 3
-    OFF_GRID = 4
-    NEGATIVE = 5
-    SYNTAX = 10
-    """The bytes are not an array of arrays with at least a price and a size."""
+
+def scan_status_name(status: int) -> str:
+    """Return a metric-label name for a ``scan_levels`` status."""
+    return "syntax" if status == SCAN_SYNTAX else ParseStatus(status).name.lower()
 
 
 def _crc_table() -> np.ndarray:
@@ -165,8 +160,9 @@ def scan_levels(
 ) -> tuple[int, int]:
     """Parse ``[[price, size, ...], ...]`` in ``buf[start:end]`` into rows from ``n``.
 
-    Returns ``(new_n, ScanStatus)``. ``rows`` must have room for every level (the caller reserves
-    ``(end - start) // 5 + 1``). Elements after the size (OKX order counts) are skipped.
+    Returns ``(new_n, status)``: 0, a ``ParseStatus`` or ``SCAN_SYNTAX``. ``rows`` must have
+    room for every level (the caller reserves ``(end - start) // 5 + 1``). Elements after the
+    size (OKX order counts) are skipped.
     """
     i = _skip_ws(buf, start, end)
     if i >= end or buf[i] != 91:

@@ -16,6 +16,7 @@ import orjson
 
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
+from bot.adapters.fixed import ms_to_ns
 from bot.adapters.venue_errors import RetryableError, VenueError
 
 logger = logging.getLogger(__name__)
@@ -104,12 +105,7 @@ class ChannelPushFeed(WsBookFeed):
         if parser is None:
             self.count("unknown_channel")
             return
-        start = out.n
-        try:
-            parser(frame.data, ref, ts_local_ns, out)
-        except MALFORMED_ERRORS as e:
-            out.n = start
-            self.malformed(f"{channel}_{type(e).__name__}", data)
+        self.run_parser(parser, frame.data, ref, ts_local_ns, out, channel, data)
 
     def _on_books(
         self, ref: InstrumentRef, frame: Any, data: str | bytes, ts_local_ns: int, out: EventBuffer
@@ -133,3 +129,46 @@ class ChannelPushFeed(WsBookFeed):
             logger.log(level, "%s %s: %s", self.venue.label, event, error)
             return
         self.count("unknown_event")
+
+
+def apply_book_push(
+    feed: ChannelPushFeed,
+    sync: BookSync,
+    action: str,
+    data: Any,
+    *,
+    seq: int | None,
+    sequence_ok: Callable[[], bool],
+    ts_local_ns: int,
+    out: EventBuffer,
+) -> None:
+    """Apply one ``snapshot``/``update`` book entry (``asks``, ``bids``, ``ts``, ``checksum``).
+
+    ``sequence_ok`` is the venue's sequence rule for an update of a synced book; it reports the
+    gap itself. On success the entry's ``seq`` becomes the book's last sequence.
+    """
+    snapshot = action == "snapshot"
+    if not snapshot and action != "update":
+        feed.malformed("book_action", action)
+        feed.invalidate(sync, "malformed", ts_local_ns, out)
+        return
+    row_seq = seq if seq is not None else 0
+    if not snapshot:
+        if not sync.synced:
+            feed.drop_unsynced(sync)
+            return
+        if not sequence_ok():
+            return
+    ts_exch_ns = ms_to_ns(data.ts)
+    if not feed.apply_levels(
+        sync, snapshot=snapshot, bids=data.bids, asks=data.asks,
+        ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns, seq=row_seq, out=out,
+    ):  # fmt: skip
+        feed.stats.malformed += 1
+        feed.invalidate(sync, "malformed", ts_local_ns, out, row_seq)
+        return
+    if feed.finish_book_message(
+        sync, snapshot=snapshot, checksum=data.checksum, ts_local_ns=ts_local_ns,
+        out=out, seq=row_seq,
+    ):  # fmt: skip
+        sync.last_seq = seq

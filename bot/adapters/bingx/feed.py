@@ -114,12 +114,7 @@ class BingxFeed(WsBookFeed):
         if parser is None:
             self.count("unknown_channel")
             return
-        start = out.n
-        try:
-            parser(frame.data, ref, ts_local_ns, out)
-        except MALFORMED_ERRORS as e:
-            out.n = start
-            self.malformed(f"bingx_{stream}_{type(e).__name__}", text)
+        self.run_parser(parser, frame.data, ref, ts_local_ns, out, f"bingx_{stream}", text)
 
     def _on_depth(
         self, ref: InstrumentRef, stream: str, frame: schemas.Frame, text: str | bytes,

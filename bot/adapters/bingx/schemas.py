@@ -11,9 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63) + 1, le=2**63 - 1)]
-EMPTY_LEVELS = msgspec.Raw(b"[]")
-NULL = msgspec.Raw(b"null")
+from bot.adapters.jsontypes import EMPTY_LEVELS, NULL, Int64
 
 
 class Frame(msgspec.Struct, frozen=True):

@@ -15,25 +15,10 @@ from typing import TYPE_CHECKING
 from bot.adapters.base import EventBuffer
 from bot.adapters.bitget import schemas
 from bot.adapters.bookfeed import BookSync
-from bot.adapters.fixed import ms_to_ns
+from bot.adapters.pushfeed import apply_book_push
 
 if TYPE_CHECKING:
     from bot.adapters.bitget.feed import BitgetFeed
-
-
-def _sequence_ok(
-    feed: BitgetFeed, sync: BookSync, data: schemas.BookData, ts_local_ns: int, out: EventBuffer
-) -> bool:
-    last = sync.last_seq
-    if last is None:
-        return True
-    if data.pseq is not None and data.pseq != last:
-        feed.gap(sync, ts_local_ns, out, expected=last, got=data.pseq)
-        return False
-    if data.pseq is None and data.seq is not None and data.seq <= last:
-        feed.gap(sync, ts_local_ns, out, expected=last + 1, got=data.seq)
-        return False
-    return True
 
 
 def on_books(
@@ -41,27 +26,20 @@ def on_books(
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
     """Apply one ``books*`` data entry to ``sync``'s book, or invalidate it."""
-    snapshot = action == "snapshot"
-    if not snapshot and action != "update":
-        feed.malformed("bitget_book_action", action)
-        feed.invalidate(sync, "malformed", ts_local_ns, out)
-        return
-    seq = data.seq if data.seq is not None else 0
-    if not snapshot:
-        if not sync.synced:
-            feed.drop_unsynced(sync)
-            return
-        if not _sequence_ok(feed, sync, data, ts_local_ns, out):
-            return
-    ts_exch_ns = ms_to_ns(data.ts)
-    if not feed.apply_levels(
-        sync, snapshot=snapshot, bids=data.bids, asks=data.asks,
-        ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns, seq=seq, out=out,
-    ):  # fmt: skip
-        feed.stats.malformed += 1
-        feed.invalidate(sync, "malformed", ts_local_ns, out, seq)
-        return
-    if feed.finish_book_message(
-        sync, snapshot=snapshot, checksum=data.checksum, ts_local_ns=ts_local_ns, out=out, seq=seq
-    ):
-        sync.last_seq = data.seq
+
+    def sequence_ok() -> bool:
+        last = sync.last_seq
+        if last is None:
+            return True
+        if data.pseq is not None and data.pseq != last:
+            feed.gap(sync, ts_local_ns, out, expected=last, got=data.pseq)
+            return False
+        if data.pseq is None and data.seq is not None and data.seq <= last:
+            feed.gap(sync, ts_local_ns, out, expected=last + 1, got=data.seq)
+            return False
+        return True
+
+    apply_book_push(
+        feed, sync, action, data, seq=data.seq, sequence_ok=sequence_ok,
+        ts_local_ns=ts_local_ns, out=out,
+    )  # fmt: skip

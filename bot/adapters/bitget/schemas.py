@@ -6,13 +6,9 @@ ignored, so the v1 ``mix`` frames of the 2022 capture decode too (same books pay
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63) + 1, le=2**63 - 1)]
-EMPTY_LEVELS = msgspec.Raw(b"[]")
-NULL = msgspec.Raw(b"null")
+from bot.adapters.jsontypes import EMPTY_LEVELS, NULL, Int64
 
 
 class Arg(msgspec.Struct, frozen=True):

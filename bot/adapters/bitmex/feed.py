@@ -105,12 +105,8 @@ class BitmexFeed(WsBookFeed):
         if parser is None:
             self.count("unknown_channel")
             return
-        start = out.n
-        try:
-            parser(frame.data, self.by_symbol, ts_local_ns, out)
-        except MALFORMED_ERRORS as e:
-            out.n = start
-            self.malformed(f"bitmex_{frame.table}_{type(e).__name__}", data)
+        reason = f"bitmex_{frame.table}"
+        self.run_parser(parser, frame.data, self.by_symbol, ts_local_ns, out, reason, data)
 
     def _on_book(
         self, frame: schemas.Frame, data: str | bytes, ts_local_ns: int, out: EventBuffer

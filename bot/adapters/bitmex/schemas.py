@@ -7,12 +7,10 @@ digits, never a float), then convert to ticks in ``bot.adapters.fixed``.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
 
 import msgspec
 
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63) + 1, le=2**63 - 1)]
-NULL = msgspec.Raw(b"null")
+from bot.adapters.jsontypes import NULL, Int64
 
 
 class Frame(msgspec.Struct, frozen=True):

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.adapters.base import EventBuffer
 from bot.adapters.bookfeed import BookSync
-from bot.adapters.fixed import ms_to_ns
 from bot.adapters.okx import schemas
+from bot.adapters.pushfeed import apply_book_push
 
 if TYPE_CHECKING:
     from bot.adapters.okx.feed import OkxFeed
@@ -26,32 +26,15 @@ def on_books(
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
     """Apply one ``books`` data entry to ``sync``'s book, or invalidate it."""
-    snapshot = action == "snapshot"
-    if not snapshot and action != "update":
-        feed.malformed("okx_book_action", action)
-        feed.invalidate(sync, "malformed", ts_local_ns, out)
-        return
-    seq = data.seqId if data.seqId is not None else 0
-    if not snapshot:
-        if not sync.synced:
-            feed.drop_unsynced(sync)
-            return
-        if (
-            data.prevSeqId is not None
-            and sync.last_seq is not None
-            and data.prevSeqId != sync.last_seq
-        ):
-            feed.gap(sync, ts_local_ns, out, expected=sync.last_seq, got=data.prevSeqId)
-            return
-    ts_exch_ns = ms_to_ns(data.ts)
-    if not feed.apply_levels(
-        sync, snapshot=snapshot, bids=data.bids, asks=data.asks,
-        ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns, seq=seq, out=out,
-    ):  # fmt: skip
-        feed.stats.malformed += 1
-        feed.invalidate(sync, "malformed", ts_local_ns, out, seq)
-        return
-    if feed.finish_book_message(
-        sync, snapshot=snapshot, checksum=data.checksum, ts_local_ns=ts_local_ns, out=out, seq=seq
-    ):
-        sync.last_seq = data.seqId
+
+    def sequence_ok() -> bool:
+        last, prev = sync.last_seq, data.prevSeqId
+        if prev is None or last is None or prev == last:
+            return True
+        feed.gap(sync, ts_local_ns, out, expected=last, got=prev)
+        return False
+
+    apply_book_push(
+        feed, sync, action, data, seq=data.seqId, sequence_ok=sequence_ok,
+        ts_local_ns=ts_local_ns, out=out,
+    )  # fmt: skip

@@ -6,12 +6,9 @@ stay strings until ``bot.adapters.fixed`` converts them exactly. Unknown fields 
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63) + 1, le=2**63 - 1)]
-EMPTY_LEVELS = msgspec.Raw(b"[]")
+from bot.adapters.jsontypes import EMPTY_LEVELS, Int64
 
 
 class Arg(msgspec.Struct, frozen=True):

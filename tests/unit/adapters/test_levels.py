@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.adapters import levels
 from bot.core.book import Book
 from bot.core.dtypes import EVENT_DTYPE
-from bot.core.ticks import POW10, Grid
+from bot.core.ticks import POW10, Grid, ParseStatus
 
 
 def scan(text: bytes, tick: str = "0.1", lot: str = "0.001"):
@@ -30,7 +30,7 @@ def scan(text: bytes, tick: str = "0.1", lot: str = "0.001"):
 
 def test_scan_reads_strings_numbers_and_extra_fields():
     found, status, _ = scan(b' [ ["100.5", "0.250", "0", "3"], [100.4,1] ,["99", "0"]] ')
-    assert status == levels.ScanStatus.OK
+    assert status == ParseStatus.OK
     assert found == [(1005, 250), (1004, 1000), (990, 0)]
     assert scan(b"[]")[:2] == ([], 0)
 
@@ -38,16 +38,16 @@ def test_scan_reads_strings_numbers_and_extra_fields():
 @pytest.mark.parametrize(
     ("text", "status"),
     [
-        (b'[["100.55","1"]]', levels.ScanStatus.OFF_GRID),
-        (b'[["-1","1"]]', levels.ScanStatus.NEGATIVE),
-        (b'[["1e999","1"]]', levels.ScanStatus.OVERFLOW),
-        (b'[["nan","1"]]', levels.ScanStatus.BAD_CHAR),
-        (b'[["1"]]', levels.ScanStatus.SYNTAX),
-        (b'[["1","2"]', levels.ScanStatus.SYNTAX),
-        (b'[["1","2"]] x', levels.ScanStatus.SYNTAX),
-        (b'[["1\\"","2"]]', levels.ScanStatus.SYNTAX),
-        (b"{}", levels.ScanStatus.SYNTAX),
-        (b"", levels.ScanStatus.SYNTAX),
+        (b'[["100.55","1"]]', ParseStatus.OFF_GRID),
+        (b'[["-1","1"]]', ParseStatus.NEGATIVE),
+        (b'[["1e999","1"]]', ParseStatus.OVERFLOW),
+        (b'[["nan","1"]]', ParseStatus.BAD_CHAR),
+        (b'[["1"]]', levels.SCAN_SYNTAX),
+        (b'[["1","2"]', levels.SCAN_SYNTAX),
+        (b'[["1","2"]] x', levels.SCAN_SYNTAX),
+        (b'[["1\\"","2"]]', levels.SCAN_SYNTAX),
+        (b"{}", levels.SCAN_SYNTAX),
+        (b"", levels.SCAN_SYNTAX),
     ],
 )
 def test_scan_rejects_bad_levels(text, status):
