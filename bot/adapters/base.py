@@ -69,18 +69,13 @@ class EventBuffer:
         aux: int = 0,
     ) -> None:
         """Append one row (slow path: snapshots, trades, tests)."""
-        self.reserve(1)
-        row = self.rows[self.n]
-        row["kind"] = kind
-        row["flags"] = flags
-        row["venue"] = venue
-        row["instrument"] = instrument
-        row["ts_exch_ns"] = ts_exch_ns
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = price_tick
-        row["qty_lot"] = qty_lot
-        row["seq"] = seq
-        row["aux"] = aux
+        if self.n >= self.rows.shape[0]:
+            self.reserve(1)
+        # One tuple assignment: ten per-field writes to a numpy record cost ~10x more.
+        self.rows[self.n] = (
+            kind, flags, venue, 0, instrument,
+            ts_exch_ns, ts_local_ns, price_tick, qty_lot, seq, aux,
+        )  # fmt: skip
         self.n += 1
 
     def view(self) -> np.ndarray:

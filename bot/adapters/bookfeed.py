@@ -40,6 +40,8 @@ MALFORMED_ERRORS = (
 
 _BATCH_END = int(EventFlag.BATCH_END)
 _SNAPSHOT = int(EventFlag.SNAPSHOT)
+_CROSSED = int(BookCheck.CROSSED)
+_LOCKED = int(BookCheck.LOCKED)
 
 
 @dataclass(slots=True)
@@ -230,7 +232,7 @@ class WsBookFeed:
                 return False
             out.n = n
         if out.n > start:
-            out.rows[out.n - 1]["flags"] |= _BATCH_END
+            out.rows["flags"][out.n - 1] |= _BATCH_END
         refused = levels.apply_rows(self.qty, self.state, out.rows, start, out.n)
         if refused:
             self.count("level_refused")
@@ -279,7 +281,7 @@ class WsBookFeed:
     def check_crossed(self, sync: BookSync, ts_local_ns: int, out: EventBuffer, seq: int) -> bool:
         """Invalidate and return False if ``sync``'s book is crossed or locked."""
         check = check_book(self.state, sync.ref.instrument)
-        if check in (BookCheck.CROSSED, BookCheck.LOCKED):
+        if check in (_CROSSED, _LOCKED):
             self.stats.crossed += 1
             logger.warning(
                 "%s %s: book %s at seq %d; resyncing",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.core.ticks import INT64_MAX, Grid, split_decimal
+from bot.core.ticks import INT64_MAX, MAX_VALUE_EXPONENT, Grid, OffGridError, split_decimal
 
 FUNDING_GRID = Grid.parse("1e-9")
 """Funding rates travel in event ``aux`` as integer units of 1e-9."""
@@ -27,19 +27,41 @@ def _bounded(value: int, what: str) -> int:
     return value
 
 
-def _text(value: str | int | Decimal) -> str:
+def _split(value: str | int | Decimal) -> tuple[int, int]:
+    """Return ``(mantissa, exponent)`` of a venue number exactly, with fast paths for the usual
+    ``"123.45"`` strings, ints and Decimals (the general parser handles everything else)."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
+    if isinstance(value, int):
+        return value, 0
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a finite number: {value}")
-        return format(value, "f")
-    return value if isinstance(value, str) else str(value)
+        value = str(value)  # exact; "1.814E-5" style goes through split_decimal below
+    whole, _, frac = value.partition(".")
+    digits = whole + frac
+    if len(digits) <= 40 and digits.isascii() and digits.isdigit() and whole:
+        return int(digits), -len(frac)
+    return split_decimal(value)
+
+
+def _ratio(grid: Grid, value: str | int | Decimal) -> tuple[int, int]:
+    """Return ``value / grid`` as an integer fraction ``(numerator, denominator > 0)``."""
+    mantissa, exponent = _split(value)
+    shift = exponent - grid.exponent
+    if shift > MAX_VALUE_EXPONENT or shift < -MAX_VALUE_EXPONENT:
+        raise ValueError(f"value out of range: {value!r}")
+    if shift >= 0:
+        return mantissa * 10**shift, grid.mantissa
+    return mantissa, grid.mantissa * 10 ** (-shift)
 
 
 def exact_units(grid: Grid, value: str | int | Decimal, what: str = "value") -> int:
     """Return ``value`` in whole steps of ``grid``; raise ``ValueError`` if off-grid or negative."""
-    units = grid.to_units(_text(value))
+    numerator, denominator = _ratio(grid, value)
+    units, remainder = divmod(numerator, denominator)
+    if remainder:
+        raise OffGridError(f"{what} {value!r} is not a multiple of the grid step {grid.text!r}")
     if units < 0:
         raise ValueError(f"{what} must not be negative")
     return _bounded(units, what)
@@ -50,12 +72,7 @@ def nearest_units(grid: Grid, value: str | int | Decimal, what: str = "value") -
     it was exact. For reference values that venues publish finer than the tick (mark prices,
     funding rates); order and book prices always use ``exact_units``.
     """
-    mantissa, exponent = split_decimal(_text(value))
-    shift = exponent - grid.exponent
-    if shift >= 0:
-        numerator, denominator = mantissa * 10**shift, grid.mantissa
-    else:
-        numerator, denominator = mantissa, grid.mantissa * 10 ** (-shift)
+    numerator, denominator = _ratio(grid, value)
     quotient, remainder = divmod(abs(numerator), denominator)
     if 2 * remainder >= denominator:
         quotient += 1

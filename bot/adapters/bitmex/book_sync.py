@@ -20,7 +20,7 @@ from bot.adapters.bitmex import schemas
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync
 from bot.adapters.fixed import exact_units, iso_to_ns
 from bot.adapters.levels import apply_rows
-from bot.core.dtypes import EventFlag, EventKind
+from bot.core.dtypes import EventFlag, EventKind, VenueId
 
 if TYPE_CHECKING:
     from bot.adapters.bitmex.feed import BitmexFeed
@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 _SIDES = {"Buy": 0, "Sell": 1}
 _KINDS = (int(EventKind.BOOK_BID), int(EventKind.BOOK_ASK))
 _SNAPSHOT = int(EventFlag.SNAPSHOT)
+_BATCH_END = int(EventFlag.BATCH_END)
+_CLEAR = int(EventKind.BOOK_CLEAR)
+_VENUE = int(VenueId.BITMEX)
 
 
 class BookMismatchError(ValueError):
@@ -66,9 +69,7 @@ def _on_symbol(
     try:
         if snapshot:
             ids.clear()
-            out.append(
-                EventKind.BOOK_CLEAR, inst, 0, ts_local_ns, flags=_SNAPSHOT, venue=feed.venue
-            )
+            out.append(_CLEAR, inst, 0, ts_local_ns, flags=_SNAPSHOT, venue=_VENUE)
         for row in rows:
             _row(feed, sync, ids, action, row, ts_local_ns, out, _SNAPSHOT if snapshot else 0)
     except BookMismatchError as e:
@@ -85,7 +86,7 @@ def _on_symbol(
         feed.invalidate(sync, "malformed", ts_local_ns, out)
         return
     if out.n > start:
-        out.rows[out.n - 1]["flags"] |= EventFlag.BATCH_END
+        out.rows["flags"][out.n - 1] |= _BATCH_END
     if apply_rows(feed.qty, feed.state, out.rows, start, out.n):
         feed.count("level_refused")
     feed.finish_book_message(
@@ -124,7 +125,7 @@ def _row(
     ts_exch_ns = iso_to_ns(row.timestamp) if row.timestamp else 0
     out.append(
         _KINDS[side], ref.instrument, ts_exch_ns, ts_local_ns, price_tick, qty_lot,
-        flags=flags, venue=feed.venue, aux=row.id,
+        flags=flags, venue=_VENUE, aux=row.id,
     )  # fmt: skip
 
 
