@@ -34,9 +34,13 @@ class ChannelPushFeed(WsBookFeed):
     book_channels: ClassVar[frozenset[str]]
     known_channels: ClassVar[Mapping[str, str]]
     on_book_entry: ClassVar[BookHandler]
-    classify_error: ClassVar[Callable[[str, str], VenueError]]
     pong = "pong"
     args_per_frame = 50
+
+    @staticmethod
+    def classify_error(code: str, message: str) -> VenueError:
+        """Return the error a venue ``error``/``notice`` event stands for."""
+        raise NotImplementedError
 
     def configure(self, channels: Sequence[str], url: str) -> None:
         """Validate and store the channel selection (at most one book channel) and the URL."""
@@ -123,7 +127,7 @@ class ChannelPushFeed(WsBookFeed):
         if event in ("subscribe", "unsubscribe", "login"):
             return
         if event in ("error", "notice"):
-            error = type(self).classify_error(code, message)
+            error = self.classify_error(code, message)
             self.count(f"venue_{event}")
             level = logging.WARNING if isinstance(error, RetryableError) else logging.ERROR
             logger.log(level, "%s %s: %s", self.venue.label, event, error)
