@@ -28,8 +28,8 @@ BookHandler = Callable[[Any, BookSync, str, Any, int, EventBuffer], None]
 class ChannelPushFeed(WsBookFeed):
     """A ``WsBookFeed`` for channel/instId push envelopes; subclasses fill the class tables."""
 
-    frame_decoder: ClassVar[msgspec.json.Decoder]
-    book_data_decoder: ClassVar[msgspec.json.Decoder]
+    frame_decoder: ClassVar[msgspec.json.Decoder[Any]]
+    book_data_decoder: ClassVar[msgspec.json.Decoder[Any]]
     parsers: ClassVar[Mapping[str, Parser]]
     book_channels: ClassVar[frozenset[str]]
     known_channels: ClassVar[Mapping[str, str]]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from bot.adapters.base import EventBuffer
 from bot.adapters.bingx import schemas
 from bot.adapters.bookfeed import BookSync
@@ -51,7 +53,8 @@ def on_depth_snapshot(
 
 
 def _apply(
-    feed: BingxFeed, sync: BookSync, snapshot: bool, bids, asks, ts_ms: int, seq: int,
+    feed: BingxFeed, sync: BookSync, snapshot: bool, bids: msgspec.Raw, asks: msgspec.Raw,
+    ts_ms: int, seq: int,
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
     if not 0 <= ts_ms <= (2**63 - 1) // _NS_PER_MS:

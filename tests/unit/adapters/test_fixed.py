@@ -30,7 +30,7 @@ def test_exact_units_agrees_with_grid_to_units(grid, text):
             exact_units(g, text)
         return
     if expected < 0 or expected > INT64_MAX:
-        with pytest.raises(ValueError, match="negative|int64"):
+        with pytest.raises(ValueError, match=r"negative|int64"):
             exact_units(g, text)
     else:
         assert exact_units(g, text) == expected
