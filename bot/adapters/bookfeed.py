@@ -38,6 +38,10 @@ MALFORMED_ERRORS = (
 )
 """What decoding a bad frame can raise; on_message counts these as malformed, nothing else."""
 
+RESYNC_RETRY_NS = 10_000_000_000
+"""Resubscribe again if updates keep arriving this long after a resync request without a
+snapshot (the request or its answer was lost)."""
+
 _BATCH_END = int(EventFlag.BATCH_END)
 _SNAPSHOT = int(EventFlag.SNAPSHOT)
 _CROSSED = int(BookCheck.CROSSED)
@@ -56,6 +60,8 @@ class BookSync:
     px_fmt: int = levels.FMT_UNKNOWN
     sz_fmt: int = levels.FMT_UNKNOWN
     resync_requested: bool = False
+    requested_at_ns: int = 0
+    """Local time of the last resubscribe request (for the retry)."""
 
 
 class WsBookFeed:
@@ -183,13 +189,24 @@ class WsBookFeed:
         )
         self.count(reason)
         if not sync.resync_requested:
-            sync.resync_requested = True
-            self.stats.resyncs += 1
-            self._outgoing.extend(self.resubscribe_frames(sync.ref))
+            self._request_resync(sync, ts_local_ns)
 
-    def drop_unsynced(self, sync: BookSync) -> None:
-        """Count an update that arrived while the book waits for its snapshot (dropped)."""
+    def _request_resync(self, sync: BookSync, ts_local_ns: int) -> None:
+        sync.resync_requested = True
+        sync.requested_at_ns = ts_local_ns
+        self.stats.resyncs += 1
+        self._outgoing.extend(self.resubscribe_frames(sync.ref))
+
+    def drop_unsynced(self, sync: BookSync, ts_local_ns: int) -> None:
+        """Drop and count an update that arrived while the book waits for its snapshot; ask
+        again if an earlier resync request has gone unanswered for ``RESYNC_RETRY_NS``."""
         self.stats.dropped_stale += 1
+        if sync.resync_requested and ts_local_ns - sync.requested_at_ns >= RESYNC_RETRY_NS:
+            logger.warning(
+                "%s %s: no snapshot %.0f s after the resync request; asking again",
+                self.venue.label, sync.ref.spec.symbol, RESYNC_RETRY_NS / 1e9,
+            )  # fmt: skip
+            self._request_resync(sync, ts_local_ns)
 
     def apply_levels(
         self,

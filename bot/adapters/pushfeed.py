@@ -159,7 +159,7 @@ def apply_book_push(
     row_seq = seq if seq is not None else 0
     if not snapshot:
         if not sync.synced:
-            feed.drop_unsynced(sync)
+            feed.drop_unsynced(sync, ts_local_ns)
             return
         if not sequence_ok():
             return

@@ -35,7 +35,7 @@ def on_incr_depth(
         return
     if not snapshot:
         if not sync.synced:
-            feed.drop_unsynced(sync)
+            feed.drop_unsynced(sync, ts_local_ns)
             return
         if sync.last_seq is not None and data.lastUpdateId != sync.last_seq + 1:
             feed.gap(sync, ts_local_ns, out, expected=sync.last_seq + 1, got=data.lastUpdateId)

@@ -61,7 +61,7 @@ def _on_symbol(
 ) -> None:  # fmt: skip
     snapshot = action == "partial"
     if not snapshot and not sync.synced:
-        feed.drop_unsynced(sync)
+        feed.drop_unsynced(sync, ts_local_ns)
         return
     inst = sync.ref.instrument
     ids = feed.ids[inst]

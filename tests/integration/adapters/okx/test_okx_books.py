@@ -235,3 +235,19 @@ def test_updates_before_snapshot_are_dropped_and_reconnect_resets():
     assert feed.invalid_instruments() == [0]
     assert feed.state[0, ST_VALID] == 0
     assert feed.outgoing_messages() == []  # the new connection's subscribe brings snapshots
+
+
+def test_unanswered_resync_is_requested_again():
+    frames = with_seq(lines("okx", CAPTURE))
+    feed = make_feed()
+    out = EventBuffer()
+    faulty = _fault(frames, "drop")
+    for k, frame in enumerate(faulty[:45]):
+        feed.on_message(frame, k, out)
+    assert feed.stats.resyncs == 1
+    assert len(feed.outgoing_messages()) == 2
+    feed.on_message(faulty[45], 5_000_000_000, out)  # 5 s later: still waiting
+    assert feed.outgoing_messages() == []
+    feed.on_message(faulty[46], 11_000_000_000, out)  # the request was lost: ask again
+    assert feed.stats.resyncs == 2
+    assert [orjson.loads(f)["op"] for f in feed.outgoing_messages()] == ["unsubscribe", "subscribe"]
