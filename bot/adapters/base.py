@@ -11,7 +11,9 @@ Books: a feed is given the shared book arrays (``bot.core.book.new_books``) of i
 applies every book row it emits with the book kernels as it goes, because verifying a checksum
 (OKX, Bitget) or spotting a crossed book needs the book as it stands after each message. On a gap,
 checksum mismatch, crossed book or stale stream it sets ``state[inst, ST_VALID] = 0``, emits a
-``BOOK_INVALID`` row and asks for a snapshot (``pending_snapshots``); the snapshot arrives as a
+``BOOK_INVALID`` row and asks for a snapshot: over REST (``pending_snapshots``, Binance) or, on
+venues whose snapshot comes over the WebSocket (Bybit, OKX, Bitget, BingX, BitMEX), by queueing that
+instrument's unsubscribe + subscribe frames in ``outgoing_messages``. The snapshot arrives as a
 ``BOOK_CLEAR`` row plus ``SNAPSHOT``-flagged levels and makes the book valid again. Downstream
 (signals, strategy) reads the books and never applies book rows a second time. Offline
 (``tickbot convert``) the feed is run the same way with books of its own and the emitted rows are
@@ -67,18 +69,13 @@ class EventBuffer:
         aux: int = 0,
     ) -> None:
         """Append one row (slow path: snapshots, trades, tests)."""
-        self.reserve(1)
-        row = self.rows[self.n]
-        row["kind"] = kind
-        row["flags"] = flags
-        row["venue"] = venue
-        row["instrument"] = instrument
-        row["ts_exch_ns"] = ts_exch_ns
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = price_tick
-        row["qty_lot"] = qty_lot
-        row["seq"] = seq
-        row["aux"] = aux
+        if self.n >= self.rows.shape[0]:
+            self.reserve(1)
+        # One tuple assignment: ten per-field writes to a numpy record cost ~10x more.
+        self.rows[self.n] = (
+            kind, flags, venue, 0, instrument,
+            ts_exch_ns, ts_local_ns, price_tick, qty_lot, seq, aux,
+        )  # fmt: skip
         self.n += 1
 
     def view(self) -> np.ndarray:
@@ -134,11 +131,25 @@ class SnapshotRequest:
     """Path and query on the venue's REST base URL, e.g. ``/fapi/v1/depth?symbol=BTCUSDT``."""
 
 
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """The application-level heartbeat a venue wants; the supervisor runs the timer."""
+
+    interval_s: float
+    """Send ``message`` after this long without any frame received."""
+    message: str | None
+    """Text frame to send (``ping``, ``{"op":"ping"}``); None when WS ping frames do the job or
+    the server pings us (BingX ``Ping``, answered through ``outgoing_messages``)."""
+    timeout_s: float
+    """Reconnect when nothing at all arrives for ``interval_s + timeout_s``."""
+
+
 class MarketDataFeed(Protocol):
     """One venue's market-data logic, free of I/O; ``bot.ingest`` drives it."""
 
     venue: VenueId
     stats: FeedStats
+    keepalive: Keepalive
 
     def ws_urls(self) -> Sequence[str]:
         """Return the WebSocket URL(s) to connect to (Binance splits streams across several)."""
@@ -168,4 +179,13 @@ class MarketDataFeed(Protocol):
 
     def invalid_instruments(self) -> Sequence[int]:
         """Return the instruments whose book is not in sync right now."""
+        ...
+
+    def outgoing_messages(self) -> Sequence[str]:
+        """Return and clear the frames the feed needs sent now, in order.
+
+        Resubscribes of instruments that lost sync on venues whose snapshot comes over the
+        WebSocket, and replies to server heartbeats (BingX ``Pong``). The supervisor drains this
+        after every ``on_message``; REST-snapshot venues return an empty sequence.
+        """
         ...
