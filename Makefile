@@ -25,6 +25,7 @@ demo: $(STAMP_RUN)
 	$(BIN)/tickbot demo
 
 test: $(STAMP_DEV)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" tests/unit/core
 
@@ -37,6 +38,7 @@ bench: $(STAMP_DEV)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
