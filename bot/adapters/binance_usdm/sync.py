@@ -1,0 +1,503 @@
+"""Binance USD-M book sync: one numba kernel from depthUpdate frame bytes to an updated book.
+
+The venue's rules (PROTOCOLS.md 1.3): buffer diffs, fetch a REST snapshot, drop diffs with
+``u < lastUpdateId``, the first applied diff must have ``U <= lastUpdateId <= u``, and every later
+diff must have ``pu`` equal to the previous diff's ``u``. ``depth_update`` does all of it for one
+frame without a Python object per level: it scans the JSON, checks the sequence, converts every
+``[price, size]`` with ``parse_units`` into event rows (``EventBuffer`` memory), applies them to
+the book and checks the book for crossing. The per-instrument sync state lives in the ``sync``
+table (columns ``SY_*``), so the kernel needs no Python state.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+from numba import njit
+
+from bot.adapters.jsonscan import (
+    apply_rows,
+    bytes_equal,
+    mark_batch_end,
+    parse_int,
+    parse_levels,
+    skip_ws,
+    string_end,
+    value_end,
+)
+from bot.core.book import ST_VALID, check_book
+
+# Columns of the sync table (one row per subscribed instrument, in feed order).
+SY_PHASE = 0
+SY_LAST_U = 1
+SY_SNAP_ID = 2
+SY_TICK_M = 3
+SY_TICK_E = 4
+SY_LOT_M = 5
+SY_LOT_E = 6
+SY_SYMLEN = 7
+SY_INST = 8
+"""Global instrument id (row of the shared book arrays)."""
+N_SY = 9
+
+PHASE_WAIT = 0
+"""No snapshot yet: diffs are buffered."""
+PHASE_FIRST = 1
+"""Snapshot applied: waiting for the diff with ``U <= lastUpdateId <= u``."""
+PHASE_SYNCED = 2
+"""In sync: every diff must chain ``pu == last u``."""
+
+
+class DepthStatus(IntEnum):
+    """What ``depth_update`` did with a frame (``res[R_STATUS]``)."""
+
+    APPLIED = 0
+    NOT_DEPTH = 1
+    """A JSON object that is not a depthUpdate: the slow path classifies it."""
+    REJECTED = 2
+    """The scanner could not read it: the strict slow path decides (valid or malformed)."""
+    UNKNOWN_SYMBOL = 3
+    BUFFER = 4
+    """No snapshot yet: the caller keeps the frame for replay."""
+    STALE = 5
+    """Older than the snapshot (``u < lastUpdateId``): dropped, as the rules say."""
+    GAP = 6
+    """Sequence broken (``pu`` mismatch, or the first diff starts after the snapshot)."""
+    BAD_LEVEL = 7
+    """A price or size is malformed, negative or off the grid: nothing was applied."""
+    CROSSED = 8
+    """Applied, but the book is crossed or locked afterwards."""
+
+
+class SnapshotStatus(IntEnum):
+    """What ``depth_snapshot`` did with a REST body."""
+
+    APPLIED = 0
+    MALFORMED = 1
+    BAD_LEVEL = 2
+
+
+# Result slots (res is an int64 scratch array of length N_RES, reused for every frame).
+R_STATUS = 0
+R_LOCAL = 1
+R_FIRST = 2
+R_LAST = 3
+R_PREV = 4
+R_EXPECTED = 5
+R_TS_EXCH = 6
+# Field spans found by the scanner.
+_F_MASK = 8
+_F_ETYPE_S = 9
+_F_ETYPE_E = 10
+_F_EVT = 11
+_F_TXT = 12
+_F_SYM_S = 13
+_F_SYM_E = 14
+_F_U1 = 15
+_F_U2 = 16
+_F_PU = 17
+_F_B_S = 18
+_F_B_E = 19
+_F_A_S = 20
+_F_A_E = 21
+_F_DATA_S = 22
+_F_DATA_E = 23
+N_RES = 24
+
+_M_ETYPE = 1
+_M_EVT = 2
+_M_TXT = 4
+_M_SYM = 8
+_M_U1 = 16
+_M_U2 = 32
+_M_PU = 64
+_M_B = 128
+_M_A = 256
+_M_DATA = 512
+_M_DEPTH_REQUIRED = _M_ETYPE | _M_EVT | _M_SYM | _M_U1 | _M_U2 | _M_PU | _M_B | _M_A
+
+_VENUE = 1  # VenueId.BINANCE_USDM
+_BOOK_BID = 1
+_BOOK_ASK = 2
+_BOOK_CLEAR = 3
+_FLAG_SNAPSHOT = 1
+_FLAG_BATCH_END = 2
+_FLAG_FROM_REST = 4
+_MS = 1_000_000
+
+_DEPTH_UPDATE = np.frombuffer(b"depthUpdate", dtype=np.uint8).reshape(1, 11).copy()
+"""Constant (never mutated), so freezing it into the compiled kernel is correct."""
+
+
+@njit(cache=True, nogil=True)
+def _scan_object(buf: np.ndarray, s: int, e: int, res: np.ndarray) -> bool:
+    """Record the spans / integer values of the depthUpdate keys of the object at ``buf[s]``."""
+    i = skip_ws(buf, s, e)
+    if i >= e or buf[i] != 123:
+        return False
+    i = skip_ws(buf, i + 1, e)
+    if i < e and buf[i] == 125:
+        return True
+    while i < e:
+        if buf[i] != 34:
+            return False
+        ks = i + 1
+        ke = string_end(buf, i, e)
+        if ke < 0:
+            return False
+        i = skip_ws(buf, ke + 1, e)
+        if i >= e or buf[i] != 58:
+            return False
+        vs = skip_ws(buf, i + 1, e)
+        ve = value_end(buf, vs, e)
+        if ve < 0:
+            return False
+        klen = ke - ks
+        k0 = buf[ks] if klen > 0 else 0
+        if klen == 1:
+            if k0 == 101:  # e
+                if buf[vs] != 34:
+                    return False
+                res[_F_ETYPE_S] = vs + 1
+                res[_F_ETYPE_E] = ve - 1
+                res[_F_MASK] |= _M_ETYPE
+            elif k0 == 115:  # s
+                if buf[vs] != 34:
+                    return False
+                res[_F_SYM_S] = vs + 1
+                res[_F_SYM_E] = ve - 1
+                res[_F_MASK] |= _M_SYM
+            elif k0 == 98:  # b
+                res[_F_B_S] = vs
+                res[_F_B_E] = ve
+                res[_F_MASK] |= _M_B
+            elif k0 == 97:  # a
+                res[_F_A_S] = vs
+                res[_F_A_E] = ve
+                res[_F_MASK] |= _M_A
+            elif k0 == 69 or k0 == 84 or k0 == 85 or k0 == 117:  # E T U u
+                value, ok = parse_int(buf, vs, ve)
+                if not ok:
+                    return False
+                if k0 == 69:
+                    res[_F_EVT] = value
+                    res[_F_MASK] |= _M_EVT
+                elif k0 == 84:
+                    res[_F_TXT] = value
+                    res[_F_MASK] |= _M_TXT
+                elif k0 == 85:
+                    res[_F_U1] = value
+                    res[_F_MASK] |= _M_U1
+                else:
+                    res[_F_U2] = value
+                    res[_F_MASK] |= _M_U2
+        elif klen == 2 and k0 == 112 and buf[ks + 1] == 117:  # pu
+            value, ok = parse_int(buf, vs, ve)
+            if not ok:
+                return False
+            res[_F_PU] = value
+            res[_F_MASK] |= _M_PU
+        elif klen == 4 and k0 == 100 and buf[ks + 1] == 97:  # data
+            res[_F_DATA_S] = vs
+            res[_F_DATA_E] = ve
+            res[_F_MASK] |= _M_DATA
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        return i < e and buf[i] == 125
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _find_symbol(
+    buf: np.ndarray, s: int, e: int, symtab: np.ndarray, sync: np.ndarray, n_local: int
+) -> int:
+    for k in range(n_local):
+        if bytes_equal(buf, s, e, symtab, k, sync[k, SY_SYMLEN]):
+            return k
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def depth_update(
+    buf: np.ndarray,
+    end: int,
+    rows: np.ndarray,
+    n: int,
+    sync: np.ndarray,
+    symtab: np.ndarray,
+    qty: np.ndarray,
+    state: np.ndarray,
+    pow10: np.ndarray,
+    ts_local_ns: int,
+    res: np.ndarray,
+) -> int:
+    """Scan, sequence-check, convert and apply one depthUpdate frame; return the new row count.
+
+    ``res[R_STATUS]`` holds a ``DepthStatus``; ``res[R_LOCAL]`` the instrument's row in ``sync``
+    and ``R_FIRST/R_LAST/R_PREV/R_EXPECTED`` the sequence numbers (U, u, pu, expected pu) for
+    logs. Rows are only kept (the returned count grows) when the status is APPLIED or CROSSED.
+    """
+    for k in range(N_RES):
+        res[k] = 0
+    res[R_LOCAL] = -1
+    res[R_STATUS] = 2
+    if not _scan_object(buf, 0, end, res):
+        return n
+    if res[_F_MASK] & _M_DATA:
+        ds = res[_F_DATA_S]
+        de = res[_F_DATA_E]
+        res[_F_MASK] = 0
+        if not _scan_object(buf, ds, de, res):
+            return n
+    mask = res[_F_MASK]
+    if (mask & _M_ETYPE) == 0 or not bytes_equal(
+        buf, res[_F_ETYPE_S], res[_F_ETYPE_E], _DEPTH_UPDATE, 0, 11
+    ):
+        res[R_STATUS] = 1
+        return n
+    if (mask & _M_DEPTH_REQUIRED) != _M_DEPTH_REQUIRED:
+        return n
+    first = res[_F_U1]
+    last = res[_F_U2]
+    prev = res[_F_PU]
+    res[R_FIRST] = first
+    res[R_LAST] = last
+    res[R_PREV] = prev
+    local = _find_symbol(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, sync, sync.shape[0])
+    if local < 0:
+        res[R_STATUS] = 3
+        return n
+    res[R_LOCAL] = local
+    phase = sync[local, SY_PHASE]
+    if phase == PHASE_WAIT:
+        res[R_STATUS] = 4
+        return n
+    if phase == PHASE_FIRST:
+        snap = sync[local, SY_SNAP_ID]
+        res[R_EXPECTED] = snap
+        if last < snap:
+            res[R_STATUS] = 5
+            return n
+        if first > snap:
+            res[R_STATUS] = 6
+            return n
+    else:
+        res[R_EXPECTED] = sync[local, SY_LAST_U]
+        if prev != sync[local, SY_LAST_U]:
+            res[R_STATUS] = 6
+            return n
+    ts_exch = (res[_F_TXT] if mask & _M_TXT else res[_F_EVT]) * _MS
+    res[R_TS_EXCH] = ts_exch
+    inst = sync[local, SY_INST]
+    tick_m = sync[local, SY_TICK_M]
+    tick_e = sync[local, SY_TICK_E]
+    lot_m = sync[local, SY_LOT_M]
+    lot_e = sync[local, SY_LOT_E]
+    n1, st = parse_levels(
+        buf,
+        res[_F_B_S],
+        res[_F_B_E],
+        _BOOK_BID,
+        0,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        last,
+        rows,
+        n,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 7
+        return n
+    n2, st = parse_levels(
+        buf,
+        res[_F_A_S],
+        res[_F_A_E],
+        _BOOK_ASK,
+        0,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        last,
+        rows,
+        n1,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 7
+        return n
+    mark_batch_end(rows, n, n2, _FLAG_BATCH_END)
+    apply_rows(qty, state, rows, n, n2)
+    state[inst, 7] = ts_local_ns  # ST_LAST_TS: also for diffs without levels
+    sync[local, SY_LAST_U] = last
+    sync[local, SY_PHASE] = PHASE_SYNCED
+    check = check_book(state, inst)
+    res[R_STATUS] = 8 if (check == 1 or check == 2) else 0
+    return n2
+
+
+@njit(cache=True, nogil=True)
+def _scan_snapshot(buf: np.ndarray, e: int, res: np.ndarray) -> bool:
+    """Find lastUpdateId, bids, asks (and E/T) in a REST depth body."""
+    i = skip_ws(buf, 0, e)
+    if i >= e or buf[i] != 123:
+        return False
+    i = skip_ws(buf, i + 1, e)
+    while i < e:
+        if buf[i] != 34:
+            return False
+        ks = i + 1
+        ke = string_end(buf, i, e)
+        if ke < 0:
+            return False
+        i = skip_ws(buf, ke + 1, e)
+        if i >= e or buf[i] != 58:
+            return False
+        vs = skip_ws(buf, i + 1, e)
+        ve = value_end(buf, vs, e)
+        if ve < 0:
+            return False
+        klen = ke - ks
+        if klen == 12 and buf[ks] == 108:  # lastUpdateId
+            value, ok = parse_int(buf, vs, ve)
+            if not ok:
+                return False
+            res[_F_U2] = value
+            res[_F_MASK] |= _M_U2
+        elif klen == 4 and buf[ks] == 98:  # bids
+            res[_F_B_S] = vs
+            res[_F_B_E] = ve
+            res[_F_MASK] |= _M_B
+        elif klen == 4 and buf[ks] == 97:  # asks
+            res[_F_A_S] = vs
+            res[_F_A_E] = ve
+            res[_F_MASK] |= _M_A
+        elif klen == 1 and buf[ks] == 84:  # T
+            value, ok = parse_int(buf, vs, ve)
+            if ok:
+                res[_F_TXT] = value
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        return i < e and buf[i] == 125
+    return False
+
+
+@njit(cache=True, nogil=True)
+def depth_snapshot(
+    buf: np.ndarray,
+    end: int,
+    local: int,
+    rows: np.ndarray,
+    n: int,
+    sync: np.ndarray,
+    qty: np.ndarray,
+    state: np.ndarray,
+    pow10: np.ndarray,
+    ts_local_ns: int,
+    res: np.ndarray,
+) -> int:
+    """Replace an instrument's book with a REST snapshot; return the new row count.
+
+    Writes BOOK_CLEAR plus SNAPSHOT|FROM_REST level rows, applies them, leaves the book marked
+    invalid (the caller validates it after replaying buffered diffs) and moves the instrument to
+    PHASE_FIRST with ``SY_SNAP_ID = lastUpdateId``. ``res[R_STATUS]`` is a ``SnapshotStatus``.
+    """
+    for k in range(N_RES):
+        res[k] = 0
+    res[R_LOCAL] = local
+    res[R_STATUS] = 1
+    if not _scan_snapshot(buf, end, res):
+        return n
+    need = _M_U2 | _M_B | _M_A
+    if (res[_F_MASK] & need) != need:
+        return n
+    if n >= rows.shape[0]:
+        return n
+    inst = sync[local, SY_INST]
+    snap_id = res[_F_U2]
+    ts_exch = res[_F_TXT] * _MS
+    flags = _FLAG_SNAPSHOT | _FLAG_FROM_REST
+    row = rows[n]
+    row["kind"] = _BOOK_CLEAR
+    row["flags"] = flags
+    row["venue"] = _VENUE
+    row["instrument"] = inst
+    row["ts_exch_ns"] = ts_exch
+    row["ts_local_ns"] = ts_local_ns
+    row["price_tick"] = 0
+    row["qty_lot"] = 0
+    row["seq"] = snap_id
+    row["aux"] = 0
+    tick_m = sync[local, SY_TICK_M]
+    tick_e = sync[local, SY_TICK_E]
+    lot_m = sync[local, SY_LOT_M]
+    lot_e = sync[local, SY_LOT_E]
+    n1, st = parse_levels(
+        buf,
+        res[_F_B_S],
+        res[_F_B_E],
+        _BOOK_BID,
+        flags,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        snap_id,
+        rows,
+        n + 1,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 2
+        return n
+    n2, st = parse_levels(
+        buf,
+        res[_F_A_S],
+        res[_F_A_E],
+        _BOOK_ASK,
+        flags,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        snap_id,
+        rows,
+        n1,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 2
+        return n
+    mark_batch_end(rows, n, n2, _FLAG_BATCH_END)
+    apply_rows(qty, state, rows, n, n2)
+    state[inst, ST_VALID] = 0
+    sync[local, SY_SNAP_ID] = snap_id
+    sync[local, SY_LAST_U] = snap_id
+    sync[local, SY_PHASE] = PHASE_FIRST
+    res[R_LAST] = snap_id
+    res[R_STATUS] = 0
+    return n2
