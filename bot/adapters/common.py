@@ -33,6 +33,23 @@ def symbol_table(symbols: Sequence[str], width: int) -> tuple[np.ndarray, np.nda
     return table, lengths
 
 
+def pack_symbols(table: np.ndarray, first_col: int, len_col: int, symbols: Sequence[str]) -> None:
+    """Store each symbol's bytes little-endian in 4 int64 columns from ``first_col`` (32 bytes).
+
+    Kernels then match a symbol against one table they already take, with no extra argument.
+    """
+    for k, symbol in enumerate(symbols):
+        raw = symbol.encode("ascii")
+        if len(raw) > 32:
+            raise ValueError(f"symbol {symbol!r} is longer than 32 bytes")
+        table[k, len_col] = len(raw)
+        padded = raw.ljust(32, b"\0")
+        for j in range(4):
+            table[k, first_col + j] = int.from_bytes(
+                padded[8 * j : 8 * j + 8], "little", signed=True
+            )
+
+
 def grid_columns(ref: InstrumentRef) -> tuple[int, int, int, int]:
     """Return ``(tick_mantissa, tick_exponent, lot_mantissa, lot_exponent)`` for kernels."""
     return ref.tick.mantissa, ref.tick.exponent, ref.lot.mantissa, ref.lot.exponent

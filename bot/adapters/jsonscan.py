@@ -22,7 +22,7 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from bot.core.book import apply_event
+from bot.core.book import apply_event, apply_level
 from bot.core.ticks import parse_units
 
 
@@ -142,6 +142,98 @@ def bytes_equal(buf: np.ndarray, s: int, e: int, table: np.ndarray, row: int, le
 
 
 @njit(cache=True, nogil=True)
+def parse_levels_at(
+    buf: np.ndarray,
+    i: int,
+    e: int,
+    kind: int,
+    flags: int,
+    venue: int,
+    inst: int,
+    tick_m: int,
+    tick_e: int,
+    lot_m: int,
+    lot_e: int,
+    ts_exch_ns: int,
+    ts_local_ns: int,
+    seq: int,
+    rows: np.ndarray,
+    n: int,
+    pow10: np.ndarray,
+) -> tuple[int, int, int]:
+    """Write one event row per ``["price","size",...]`` element of the array starting at ``i``.
+
+    Extra elements after the size (OKX's order count) are skipped. Prices must be positive,
+    sizes non-negative, both on the grid. Return ``(new_n, ScanStatus, end)`` where ``end`` is
+    the index just past the array; on failure the caller discards the rows (keeps its old ``n``).
+    """
+    cap = rows.shape[0]
+    i = skip_ws(buf, i, e)
+    if i >= e or buf[i] != _LBRACKET:
+        return n, 1, -1
+    i = skip_ws(buf, i + 1, e)
+    if i < e and buf[i] == _RBRACKET:
+        return n, 0, i + 1
+    while i < e:
+        if buf[i] != _LBRACKET:
+            return n, 1, -1
+        i = skip_ws(buf, i + 1, e)
+        if i >= e or buf[i] != _QUOTE:
+            return n, 1, -1
+        ps = i + 1
+        pe = string_end(buf, i, e)
+        if pe < 0:
+            return n, 1, -1
+        i = skip_ws(buf, pe + 1, e)
+        if i >= e or buf[i] != _COMMA:
+            return n, 1, -1
+        i = skip_ws(buf, i + 1, e)
+        if i >= e or buf[i] != _QUOTE:
+            return n, 1, -1
+        qs = i + 1
+        qe = string_end(buf, i, e)
+        if qe < 0:
+            return n, 1, -1
+        i = skip_ws(buf, qe + 1, e)
+        while i < e and buf[i] == _COMMA:  # extra elements (OKX: liquidations, order count)
+            i = skip_ws(buf, i + 1, e)
+            j = value_end(buf, i, e)
+            if j < 0:
+                return n, 1, -1
+            i = skip_ws(buf, j, e)
+        if i >= e or buf[i] != _RBRACKET:
+            return n, 1, -1
+        price, pst = parse_units(buf, ps, pe, tick_m, tick_e, pow10)
+        if pst != 0 or price <= 0:
+            return n, 2, -1
+        size, qst = parse_units(buf, qs, qe, lot_m, lot_e, pow10)
+        if qst != 0:
+            return n, 2, -1
+        if n >= cap:
+            return n, 3, -1
+        row = rows[n]
+        row["kind"] = kind
+        row["flags"] = flags
+        row["venue"] = venue
+        row["instrument"] = inst
+        row["ts_exch_ns"] = ts_exch_ns
+        row["ts_local_ns"] = ts_local_ns
+        row["price_tick"] = price
+        row["qty_lot"] = size
+        row["seq"] = seq
+        row["aux"] = 0
+        n += 1
+        i = skip_ws(buf, i + 1, e)
+        if i < e and buf[i] == _COMMA:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        if i < e and buf[i] == _RBRACKET:
+            return n, 0, i + 1
+        return n, 1, -1
+    return n, 1, -1
+
+
+@njit(cache=True, nogil=True)
 def parse_levels(
     buf: np.ndarray,
     s: int,
@@ -161,76 +253,37 @@ def parse_levels(
     n: int,
     pow10: np.ndarray,
 ) -> tuple[int, int]:
-    """Write one event row per ``["price","size",...]`` element of the array ``buf[s:e]``.
+    """Like ``parse_levels_at`` for the array span ``buf[s:e]``; return ``(new_n, ScanStatus)``."""
+    n1, status, _ = parse_levels_at(
+        buf,
+        s,
+        e,
+        kind,
+        flags,
+        venue,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch_ns,
+        ts_local_ns,
+        seq,
+        rows,
+        n,
+        pow10,
+    )
+    return n1, status
 
-    Extra elements after the size (OKX's order count) are skipped. Prices must be positive,
-    sizes non-negative, both on the grid. Return ``(new_n, ScanStatus)``; on failure the rows
-    written so far must be discarded by the caller (it keeps its old ``n``).
-    """
-    cap = rows.shape[0]
-    i = skip_ws(buf, s, e)
-    if i >= e or buf[i] != _LBRACKET:
-        return n, 1
-    i = skip_ws(buf, i + 1, e)
-    if i < e and buf[i] == _RBRACKET:
-        return n, 0
-    while i < e:
-        if buf[i] != _LBRACKET:
-            return n, 1
-        i = skip_ws(buf, i + 1, e)
-        if i >= e or buf[i] != _QUOTE:
-            return n, 1
-        ps = i + 1
-        pe = string_end(buf, i, e)
-        if pe < 0:
-            return n, 1
-        i = skip_ws(buf, pe + 1, e)
-        if i >= e or buf[i] != _COMMA:
-            return n, 1
-        i = skip_ws(buf, i + 1, e)
-        if i >= e or buf[i] != _QUOTE:
-            return n, 1
-        qs = i + 1
-        qe = string_end(buf, i, e)
-        if qe < 0:
-            return n, 1
-        i = skip_ws(buf, qe + 1, e)
-        while i < e and buf[i] == _COMMA:  # extra elements (OKX: liquidations, order count)
-            i = skip_ws(buf, i + 1, e)
-            j = value_end(buf, i, e)
-            if j < 0:
-                return n, 1
-            i = skip_ws(buf, j, e)
-        if i >= e or buf[i] != _RBRACKET:
-            return n, 1
-        price, pst = parse_units(buf, ps, pe, tick_m, tick_e, pow10)
-        if pst != 0 or price <= 0:
-            return n, 2
-        size, qst = parse_units(buf, qs, qe, lot_m, lot_e, pow10)
-        if qst != 0:
-            return n, 2
-        if n >= cap:
-            return n, 3
-        row = rows[n]
-        row["kind"] = kind
-        row["flags"] = flags
-        row["venue"] = venue
-        row["instrument"] = inst
-        row["ts_exch_ns"] = ts_exch_ns
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = price
-        row["qty_lot"] = size
-        row["seq"] = seq
-        row["aux"] = 0
-        n += 1
-        i = skip_ws(buf, i + 1, e)
-        if i < e and buf[i] == _COMMA:
-            i = skip_ws(buf, i + 1, e)
-            continue
-        if i < e and buf[i] == _RBRACKET:
-            return n, 0
-        return n, 1
-    return n, 1
+
+@njit(cache=True, nogil=True)
+def apply_level_rows(
+    qty: np.ndarray, state: np.ndarray, rows: np.ndarray, n0: int, n1: int, inst: int
+) -> None:
+    """Apply BOOK_BID/BOOK_ASK rows ``rows[n0:n1]`` of one instrument (no per-row dispatch)."""
+    for k in range(n0, n1):
+        row = rows[k]
+        apply_level(qty, state, inst, row["kind"] - 1, row["price_tick"], row["qty_lot"])
 
 
 @njit(cache=True, nogil=True)

@@ -30,13 +30,15 @@ from bot.adapters.base import (
 from bot.adapters.binance_usdm import constants as c
 from bot.adapters.binance_usdm import schemas, sync
 from bot.adapters.binance_usdm.parse import parse_agg_trade, parse_book_ticker, parse_mark_price
-from bot.adapters.common import grid_columns, invalidate, symbol_table
+from bot.adapters.common import grid_columns, invalidate, pack_symbols
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, ST_VALID, level_qty
 from bot.core.dtypes import VenueId
 from bot.core.ticks import POW10
 
 log = logging.getLogger(__name__)
 _S = sync.DepthStatus
+_ROWS_MASK = sync.ROWS_MASK
+_depth_update = sync.depth_update
 
 
 class BinanceUsdmFeed:
@@ -74,14 +76,14 @@ class BinanceUsdmFeed:
         self._trades = trades
         self._mark_price = mark_price
         self._local = {ref.spec.symbol: k for k, ref in enumerate(self._refs)}
-        self._symtab, lengths = symbol_table([r.spec.symbol for r in self._refs], 32)
         self._sync = np.zeros((len(self._refs), sync.N_SY), dtype=np.int64)
+        pack_symbols(self._sync, sync.SY_SYM0, sync.SY_SYMLEN, [r.spec.symbol for r in self._refs])
         for k, ref in enumerate(self._refs):
             tm, te, lm, le = grid_columns(ref)
             row = self._sync[k]
             row[sync.SY_TICK_M], row[sync.SY_TICK_E] = tm, te
             row[sync.SY_LOT_M], row[sync.SY_LOT_E] = lm, le
-            row[sync.SY_SYMLEN], row[sync.SY_INST] = lengths[k], ref.instrument
+            row[sync.SY_INST] = ref.instrument
             state[ref.instrument, ST_VALID] = 0
         self._res = np.zeros(sync.N_RES, dtype=np.int64)
         self._buffers: list[deque[tuple[bytes, int]]] = [deque() for _ in self._refs]
@@ -124,31 +126,33 @@ class BinanceUsdmFeed:
         """Parse one frame; depth diffs go straight from bytes to the book."""
         raw = data.encode() if isinstance(data, str) else data
         self.stats.messages += 1
-        self._depth(raw, ts_local_ns, out, slow_ok=True)
+        r = _depth_update(
+            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res
+        )
+        if r <= _ROWS_MASK:  # applied: the hot path ends here
+            out.n = r
+            return
+        self._depth_status(r, raw, ts_local_ns, out, slow_ok=True)
 
     def _depth(self, raw: bytes, ts_local_ns: int, out: EventBuffer, *, slow_ok: bool) -> None:
-        buf = np.frombuffer(raw, dtype=np.uint8)
-        out.reserve(len(raw) // 8 + 4)
-        res = self._res
-        n = sync.depth_update(
-            buf,
-            len(raw),
-            out.rows,
-            out.n,
-            self._sync,
-            self._symtab,
-            self._qty,
-            self._state,
-            POW10,
-            ts_local_ns,
-            res,
+        r = _depth_update(
+            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res
         )
-        status = res[sync.R_STATUS]
-        if status == _S.APPLIED:
-            out.n = n
+        if r <= _ROWS_MASK:
+            out.n = r
             return
+        self._depth_status(r, raw, ts_local_ns, out, slow_ok=slow_ok)
+
+    def _depth_status(
+        self, r: int, raw: bytes, ts_local_ns: int, out: EventBuffer, *, slow_ok: bool
+    ) -> None:
+        status = r >> sync.STATUS_SHIFT
+        res = self._res
         local = int(res[sync.R_LOCAL])
-        if status == _S.BUFFER:
+        if status == _S.FULL:
+            out.reserve(len(raw) // 8 + 4)
+            self._depth(raw, ts_local_ns, out, slow_ok=slow_ok)
+        elif status == _S.BUFFER:
             self._buffer(local, raw, ts_local_ns, out)
         elif status == _S.STALE:
             self.stats.dropped_stale += 1
@@ -165,7 +169,7 @@ class BinanceUsdmFeed:
             self._start_resync(local, "gap", ts_local_ns, out)
             self._buffers[local].append((raw, ts_local_ns))
         elif status == _S.CROSSED:
-            out.n = n
+            out.n = r & _ROWS_MASK
             self.stats.crossed += 1
             log.warning(
                 "binance-usdm %s: book crossed after u=%d; resyncing",
@@ -175,12 +179,12 @@ class BinanceUsdmFeed:
             self._start_resync(local, "crossed", ts_local_ns, out)
         elif status == _S.BAD_LEVEL:
             self._malformed("bad_level")
-            log.warning(
-                "binance-usdm %s: malformed level in diff u=%d; resyncing",
-                self._refs[local].spec.symbol,
-                res[sync.R_LAST],
-            )
-            self._start_resync(local, "malformed", ts_local_ns, out)
+            if local >= 0 and self._sync[local, sync.SY_PHASE] != sync.PHASE_WAIT:
+                log.warning(
+                    "binance-usdm %s: malformed level in a diff; resyncing",
+                    self._refs[local].spec.symbol,
+                )
+                self._start_resync(local, "malformed", ts_local_ns, out)
         elif status == _S.UNKNOWN_SYMBOL:
             self._count("unknown_symbol")
         elif slow_ok:
@@ -294,7 +298,7 @@ class BinanceUsdmFeed:
         out.reserve(len(body) // 8 + 4)
         res = self._res
         n = sync.depth_snapshot(
-            np.frombuffer(body, dtype=np.uint8),
+            body,
             len(body),
             local,
             out.rows,

@@ -17,16 +17,19 @@ import numpy as np
 from numba import njit
 
 from bot.adapters.jsonscan import (
+    apply_level_rows,
     apply_rows,
     bytes_equal,
     mark_batch_end,
     parse_int,
     parse_levels,
+    parse_levels_at,
     skip_ws,
     string_end,
     value_end,
 )
-from bot.core.book import ST_VALID, check_book
+from bot.core.book import ST_LAST_TS, ST_VALID, check_book
+from bot.core.ticks import POW10
 
 # Columns of the sync table (one row per subscribed instrument, in feed order).
 SY_PHASE = 0
@@ -39,7 +42,10 @@ SY_LOT_E = 6
 SY_SYMLEN = 7
 SY_INST = 8
 """Global instrument id (row of the shared book arrays)."""
-N_SY = 9
+SY_SYM0 = 9
+"""Four columns holding the symbol's bytes, packed little-endian (matching needs no table)."""
+N_SY = 13
+MAX_SYMBOL_BYTES = 32
 
 PHASE_WAIT = 0
 """No snapshot yet: diffs are buffered."""
@@ -68,6 +74,13 @@ class DepthStatus(IntEnum):
     """A price or size is malformed, negative or off the grid: nothing was applied."""
     CROSSED = 8
     """Applied, but the book is crossed or locked afterwards."""
+    FULL = 9
+    """The event buffer had no room: reserve and call again (nothing was changed)."""
+
+
+STATUS_SHIFT = 40
+"""``depth_update`` returns ``(status << STATUS_SHIFT) | rows`` unless the diff was applied."""
+ROWS_MASK = (1 << STATUS_SHIFT) - 1
 
 
 class SnapshotStatus(IntEnum):
@@ -103,7 +116,9 @@ _F_A_S = 20
 _F_A_E = 21
 _F_DATA_S = 22
 _F_DATA_E = 23
-N_RES = 24
+_F_NEXT = 24
+_F_PARSED = 25
+N_RES = 26
 
 _M_ETYPE = 1
 _M_EVT = 2
@@ -126,227 +141,272 @@ _FLAG_BATCH_END = 2
 _FLAG_FROM_REST = 4
 _MS = 1_000_000
 
+_POW10 = POW10
+"""Powers of ten for ``parse_units``; a constant table, so freezing it into kernels is correct."""
 _DEPTH_UPDATE = np.frombuffer(b"depthUpdate", dtype=np.uint8).reshape(1, 11).copy()
 """Constant (never mutated), so freezing it into the compiled kernel is correct."""
 
 
 @njit(cache=True, nogil=True)
-def _scan_object(buf: np.ndarray, s: int, e: int, res: np.ndarray) -> bool:
-    """Record the spans / integer values of the depthUpdate keys of the object at ``buf[s]``."""
-    i = skip_ws(buf, s, e)
-    if i >= e or buf[i] != 123:
-        return False
-    i = skip_ws(buf, i + 1, e)
-    if i < e and buf[i] == 125:
-        return True
-    while i < e:
-        if buf[i] != 34:
-            return False
-        ks = i + 1
-        ke = string_end(buf, i, e)
-        if ke < 0:
-            return False
-        i = skip_ws(buf, ke + 1, e)
-        if i >= e or buf[i] != 58:
-            return False
-        vs = skip_ws(buf, i + 1, e)
-        ve = value_end(buf, vs, e)
-        if ve < 0:
-            return False
-        klen = ke - ks
-        k0 = buf[ks] if klen > 0 else 0
-        if klen == 1:
-            if k0 == 101:  # e
-                if buf[vs] != 34:
-                    return False
-                res[_F_ETYPE_S] = vs + 1
-                res[_F_ETYPE_E] = ve - 1
-                res[_F_MASK] |= _M_ETYPE
-            elif k0 == 115:  # s
-                if buf[vs] != 34:
-                    return False
-                res[_F_SYM_S] = vs + 1
-                res[_F_SYM_E] = ve - 1
-                res[_F_MASK] |= _M_SYM
-            elif k0 == 98:  # b
-                res[_F_B_S] = vs
-                res[_F_B_E] = ve
-                res[_F_MASK] |= _M_B
-            elif k0 == 97:  # a
-                res[_F_A_S] = vs
-                res[_F_A_E] = ve
-                res[_F_MASK] |= _M_A
-            elif k0 == 69 or k0 == 84 or k0 == 85 or k0 == 117:  # E T U u
-                value, ok = parse_int(buf, vs, ve)
-                if not ok:
-                    return False
-                if k0 == 69:
-                    res[_F_EVT] = value
-                    res[_F_MASK] |= _M_EVT
-                elif k0 == 84:
-                    res[_F_TXT] = value
-                    res[_F_MASK] |= _M_TXT
-                elif k0 == 85:
-                    res[_F_U1] = value
-                    res[_F_MASK] |= _M_U1
-                else:
-                    res[_F_U2] = value
-                    res[_F_MASK] |= _M_U2
-        elif klen == 2 and k0 == 112 and buf[ks + 1] == 117:  # pu
-            value, ok = parse_int(buf, vs, ve)
-            if not ok:
-                return False
-            res[_F_PU] = value
-            res[_F_MASK] |= _M_PU
-        elif klen == 4 and k0 == 100 and buf[ks + 1] == 97:  # data
-            res[_F_DATA_S] = vs
-            res[_F_DATA_E] = ve
-            res[_F_MASK] |= _M_DATA
-        i = skip_ws(buf, ve, e)
-        if i < e and buf[i] == 44:
-            i = skip_ws(buf, i + 1, e)
+def _symbol_local(buf: np.ndarray, s: int, e: int, sync: np.ndarray) -> int:
+    """Return the sync row whose symbol (packed little-endian in SY_SYM*) equals buf[s:e]."""
+    length = e - s
+    for k in range(sync.shape[0]):
+        if sync[k, SY_SYMLEN] != length:
             continue
-        return i < e and buf[i] == 125
-    return False
-
-
-@njit(cache=True, nogil=True)
-def _find_symbol(
-    buf: np.ndarray, s: int, e: int, symtab: np.ndarray, sync: np.ndarray, n_local: int
-) -> int:
-    for k in range(n_local):
-        if bytes_equal(buf, s, e, symtab, k, sync[k, SY_SYMLEN]):
+        same = True
+        for j in range(length):
+            if buf[s + j] != (sync[k, SY_SYM0 + (j >> 3)] >> ((j & 7) * 8)) & 255:
+                same = False
+                break
+        if same:
             return k
     return -1
 
 
 @njit(cache=True, nogil=True)
+def _scan_depth(
+    buf: np.ndarray,
+    s: int,
+    e: int,
+    res: np.ndarray,
+    rows: np.ndarray,
+    sync: np.ndarray,
+    ts_local_ns: int,
+    nested: bool,
+) -> int:
+    """Scan one object (envelope or event) in a single pass; return the index past it.
+
+    Levels are converted as soon as the event type and symbol are known (the usual key order),
+    otherwise their spans are kept for later. Negative returns: -1 syntax, -2 bad level,
+    -3 not a depthUpdate, -4 unknown symbol, -5 no room for rows.
+    """
+    i = skip_ws(buf, s, e)
+    if i >= e or buf[i] != 123:
+        return -1
+    i = skip_ws(buf, i + 1, e)
+    if i < e and buf[i] == 125:
+        return i + 1
+    while i < e:
+        if buf[i] != 34:
+            return -1
+        ks = i + 1
+        ke = string_end(buf, i, e)
+        if ke < 0:
+            return -1
+        i = skip_ws(buf, ke + 1, e)
+        if i >= e or buf[i] != 58:
+            return -1
+        vs = skip_ws(buf, i + 1, e)
+        if vs >= e:
+            return -1
+        klen = ke - ks
+        k0 = buf[ks]
+        if klen == 1 and (k0 == 98 or k0 == 97):  # b / a
+            bit = _M_B if k0 == 98 else _M_A
+            local = res[R_LOCAL]
+            if local >= 0 and res[_F_MASK] & _M_ETYPE:
+                n1, status, ve = parse_levels_at(
+                    buf,
+                    vs,
+                    e,
+                    1 if k0 == 98 else 2,
+                    0,
+                    _VENUE,
+                    sync[local, SY_INST],
+                    sync[local, SY_TICK_M],
+                    sync[local, SY_TICK_E],
+                    sync[local, SY_LOT_M],
+                    sync[local, SY_LOT_E],
+                    0,
+                    ts_local_ns,
+                    0,
+                    rows,
+                    res[_F_NEXT],
+                    _POW10,
+                )
+                if status != 0:
+                    return -5 if status == 3 else -2
+                res[_F_NEXT] = n1
+                res[_F_PARSED] |= bit
+            else:
+                ve = value_end(buf, vs, e)
+                if ve < 0:
+                    return -1
+                if k0 == 98:
+                    res[_F_B_S] = vs
+                    res[_F_B_E] = ve
+                else:
+                    res[_F_A_S] = vs
+                    res[_F_A_E] = ve
+            res[_F_MASK] |= bit
+        elif klen == 4 and k0 == 100 and buf[ks + 1] == 97 and not nested:  # data
+            ve = _scan_depth(buf, vs, e, res, rows, sync, ts_local_ns, True)
+            if ve < 0:
+                return ve
+        else:
+            ve = value_end(buf, vs, e)
+            if ve < 0:
+                return -1
+            if klen == 1:
+                if k0 == 101:  # e
+                    if buf[vs] != 34 or not bytes_equal(buf, vs + 1, ve - 1, _DEPTH_UPDATE, 0, 11):
+                        return -3
+                    res[_F_MASK] |= _M_ETYPE
+                elif k0 == 115:  # s
+                    if buf[vs] != 34:
+                        return -1
+                    local = _symbol_local(buf, vs + 1, ve - 1, sync)
+                    if local < 0:
+                        return -4
+                    res[R_LOCAL] = local
+                    res[_F_MASK] |= _M_SYM
+                elif k0 == 69 or k0 == 84 or k0 == 85 or k0 == 117:  # E T U u
+                    value, ok = parse_int(buf, vs, ve)
+                    if not ok:
+                        return -1
+                    if k0 == 69:
+                        res[_F_EVT] = value
+                        res[_F_MASK] |= _M_EVT
+                    elif k0 == 84:
+                        res[_F_TXT] = value
+                        res[_F_MASK] |= _M_TXT
+                    elif k0 == 85:
+                        res[_F_U1] = value
+                        res[_F_MASK] |= _M_U1
+                    else:
+                        res[_F_U2] = value
+                        res[_F_MASK] |= _M_U2
+            elif klen == 2 and k0 == 112 and buf[ks + 1] == 117:  # pu
+                value, ok = parse_int(buf, vs, ve)
+                if not ok:
+                    return -1
+                res[_F_PU] = value
+                res[_F_MASK] |= _M_PU
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        if i < e and buf[i] == 125:
+            return i + 1
+        return -1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _deferred_levels(
+    buf: np.ndarray, res: np.ndarray, rows: np.ndarray, sync: np.ndarray, ts_local_ns: int
+) -> int:
+    """Convert level arrays whose key came before the symbol or event type; 0 or an error."""
+    local = res[R_LOCAL]
+    for side in range(2):
+        bit = _M_B if side == 0 else _M_A
+        if res[_F_PARSED] & bit:
+            continue
+        s = res[_F_B_S] if side == 0 else res[_F_A_S]
+        n1, status, _ = parse_levels_at(
+            buf,
+            s,
+            len(buf),
+            side + 1,
+            0,
+            _VENUE,
+            sync[local, SY_INST],
+            sync[local, SY_TICK_M],
+            sync[local, SY_TICK_E],
+            sync[local, SY_LOT_M],
+            sync[local, SY_LOT_E],
+            0,
+            ts_local_ns,
+            0,
+            rows,
+            res[_F_NEXT],
+            _POW10,
+        )
+        if status != 0:
+            return -5 if status == 3 else -2
+        res[_F_NEXT] = n1
+    return 0
+
+
+@njit(cache=True, nogil=True)
 def depth_update(
     buf: np.ndarray,
-    end: int,
     rows: np.ndarray,
     n: int,
     sync: np.ndarray,
-    symtab: np.ndarray,
     qty: np.ndarray,
     state: np.ndarray,
-    pow10: np.ndarray,
     ts_local_ns: int,
     res: np.ndarray,
 ) -> int:
-    """Scan, sequence-check, convert and apply one depthUpdate frame; return the new row count.
+    """Scan, sequence-check, convert and apply one depthUpdate frame (bytes or uint8 array).
 
-    ``res[R_STATUS]`` holds a ``DepthStatus``; ``res[R_LOCAL]`` the instrument's row in ``sync``
-    and ``R_FIRST/R_LAST/R_PREV/R_EXPECTED`` the sequence numbers (U, u, pu, expected pu) for
-    logs. Rows are only kept (the returned count grows) when the status is APPLIED or CROSSED.
+    Return the new row count when the diff was applied (status APPLIED); otherwise
+    ``(status << STATUS_SHIFT) | row_count`` with a ``DepthStatus`` (rows are kept only for
+    CROSSED). ``res[R_LOCAL]`` is the instrument's row in ``sync`` and
+    ``R_FIRST/R_LAST/R_PREV/R_EXPECTED`` the sequence numbers (U, u, pu, expected) for logs.
     """
-    for k in range(N_RES):
-        res[k] = 0
+    res[_F_MASK] = 0
+    res[_F_PARSED] = 0
+    res[_F_NEXT] = n
     res[R_LOCAL] = -1
-    res[R_STATUS] = 2
-    if not _scan_object(buf, 0, end, res):
-        return n
-    if res[_F_MASK] & _M_DATA:
-        ds = res[_F_DATA_S]
-        de = res[_F_DATA_E]
-        res[_F_MASK] = 0
-        if not _scan_object(buf, ds, de, res):
-            return n
+    res[_F_TXT] = 0
+    end = _scan_depth(buf, 0, len(buf), res, rows, sync, ts_local_ns, False)
+    if end < 0:
+        code = 2  # REJECTED
+        if end == -2:
+            code = 7  # BAD_LEVEL
+        elif end == -3:
+            code = 1  # NOT_DEPTH
+        elif end == -4:
+            code = 3  # UNKNOWN_SYMBOL
+        elif end == -5:
+            code = 9  # FULL
+        return (code << STATUS_SHIFT) | n
     mask = res[_F_MASK]
-    if (mask & _M_ETYPE) == 0 or not bytes_equal(
-        buf, res[_F_ETYPE_S], res[_F_ETYPE_E], _DEPTH_UPDATE, 0, 11
-    ):
-        res[R_STATUS] = 1
-        return n
+    if (mask & _M_ETYPE) == 0:
+        return (1 << STATUS_SHIFT) | n
     if (mask & _M_DEPTH_REQUIRED) != _M_DEPTH_REQUIRED:
-        return n
+        return (2 << STATUS_SHIFT) | n
     first = res[_F_U1]
     last = res[_F_U2]
-    prev = res[_F_PU]
     res[R_FIRST] = first
     res[R_LAST] = last
-    res[R_PREV] = prev
-    local = _find_symbol(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, sync, sync.shape[0])
-    if local < 0:
-        res[R_STATUS] = 3
-        return n
-    res[R_LOCAL] = local
+    res[R_PREV] = res[_F_PU]
+    local = res[R_LOCAL]
     phase = sync[local, SY_PHASE]
     if phase == PHASE_WAIT:
-        res[R_STATUS] = 4
-        return n
+        return (4 << STATUS_SHIFT) | n
     if phase == PHASE_FIRST:
         snap = sync[local, SY_SNAP_ID]
         res[R_EXPECTED] = snap
         if last < snap:
-            res[R_STATUS] = 5
-            return n
+            return (5 << STATUS_SHIFT) | n
         if first > snap:
-            res[R_STATUS] = 6
-            return n
+            return (6 << STATUS_SHIFT) | n
     else:
         res[R_EXPECTED] = sync[local, SY_LAST_U]
-        if prev != sync[local, SY_LAST_U]:
-            res[R_STATUS] = 6
-            return n
+        if res[_F_PU] != sync[local, SY_LAST_U]:
+            return (6 << STATUS_SHIFT) | n
+    if res[_F_PARSED] != (_M_B | _M_A):
+        err = _deferred_levels(buf, res, rows, sync, ts_local_ns)
+        if err < 0:
+            return ((9 if err == -5 else 7) << STATUS_SHIFT) | n
+    n2 = res[_F_NEXT]
     ts_exch = (res[_F_TXT] if mask & _M_TXT else res[_F_EVT]) * _MS
-    res[R_TS_EXCH] = ts_exch
-    inst = sync[local, SY_INST]
-    tick_m = sync[local, SY_TICK_M]
-    tick_e = sync[local, SY_TICK_E]
-    lot_m = sync[local, SY_LOT_M]
-    lot_e = sync[local, SY_LOT_E]
-    n1, st = parse_levels(
-        buf,
-        res[_F_B_S],
-        res[_F_B_E],
-        _BOOK_BID,
-        0,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        last,
-        rows,
-        n,
-        pow10,
-    )
-    if st != 0:
-        res[R_STATUS] = 7
-        return n
-    n2, st = parse_levels(
-        buf,
-        res[_F_A_S],
-        res[_F_A_E],
-        _BOOK_ASK,
-        0,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        last,
-        rows,
-        n1,
-        pow10,
-    )
-    if st != 0:
-        res[R_STATUS] = 7
-        return n
+    for k in range(n, n2):
+        rows[k]["ts_exch_ns"] = ts_exch
+        rows[k]["seq"] = last
     mark_batch_end(rows, n, n2, _FLAG_BATCH_END)
-    apply_rows(qty, state, rows, n, n2)
-    state[inst, 7] = ts_local_ns  # ST_LAST_TS: also for diffs without levels
+    inst = sync[local, SY_INST]
+    apply_level_rows(qty, state, rows, n, n2, inst)
+    state[inst, ST_LAST_TS] = ts_local_ns
     sync[local, SY_LAST_U] = last
     sync[local, SY_PHASE] = PHASE_SYNCED
     check = check_book(state, inst)
-    res[R_STATUS] = 8 if (check == 1 or check == 2) else 0
+    if check == 1 or check == 2:
+        return (8 << STATUS_SHIFT) | n2
     return n2
 
 

@@ -144,7 +144,7 @@ class BybitFeed:
         out.reserve(len(raw) // 8 + 4)
         res = self._res
         n = book.book_message(
-            np.frombuffer(raw, dtype=np.uint8),
+            raw,
             len(raw),
             out.rows,
             out.n,
