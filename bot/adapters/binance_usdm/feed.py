@@ -281,6 +281,8 @@ class BinanceUsdmFeed:
     # -- snapshots ---------------------------------------------------------------------------
     def pending_snapshots(self) -> Sequence[SnapshotRequest]:
         """Return and clear the REST depth snapshots to fetch."""
+        if not self._pending:
+            return ()
         pending, self._pending = self._pending, []
         return pending
 

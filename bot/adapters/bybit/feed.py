@@ -130,6 +130,8 @@ class BybitFeed:
 
     def take_outgoing(self) -> Sequence[str]:
         """Return and clear resubscribe frames queued by resyncs."""
+        if not self._outgoing:
+            return ()
         frames, self._outgoing = self._outgoing, []
         return frames
 
