@@ -97,7 +97,7 @@ async def fetch_specs(
     base = (rest_base_url or entry.rest_base_url).rstrip("/")
     found: dict[str, InstrumentSpec] = {}
     paths = entry.specs_paths(symbols)
-    for path in paths:
+    for index, path in enumerate(paths):
         try:
             async with asyncio.timeout(timeout_s), http.get(base + path) as reply:
                 body = await reply.read()
@@ -108,7 +108,7 @@ async def fetch_specs(
             ) from None
         if status != 200:
             raise FatalError(f"{name}: instrument specs request {path} answered HTTP {status}")
-        wanted = symbols if len(paths) == 1 else [s for s in symbols if s in path]
+        wanted = symbols if len(paths) == 1 else [symbols[index]]
         for spec in entry.parse_specs(body, wanted):
             found[spec.symbol] = spec
     return [found[s] for s in symbols]

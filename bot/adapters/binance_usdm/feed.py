@@ -88,6 +88,9 @@ class BinanceUsdmFeed:
         self._res = np.zeros(sync.N_RES, dtype=np.int64)
         self._buffers: list[deque[tuple[bytes, int]]] = [deque() for _ in self._refs]
         self._wanted: set[int] = set()
+        self._bbo_held: list[tuple[int, tuple[int, int, int, int]] | None] = [None] * len(
+            self._refs
+        )
         self._pending: list[SnapshotRequest] = []
 
     # -- connection ------------------------------------------------------------------------
@@ -251,21 +254,33 @@ class BinanceUsdmFeed:
     def _cross_check(
         self, local: int, u: int, top: tuple[int, int, int, int], ts_local_ns: int, out: EventBuffer
     ) -> None:
-        """A bookTicker with the same ``u`` as the last applied diff must match our top level."""
+        """Compare bookTickers with the book when both describe the same update id ``u``.
+
+        A bookTicker usually arrives before the 100 ms depth diff that contains its ``u``, so
+        it is kept and compared when the next bookTicker arrives, if by then the book's last
+        applied ``u`` is exactly that one. No cost on the depth hot path.
+        """
+        held = self._bbo_held[local]
+        self._bbo_held[local] = None
+        if held is not None:
+            self._compare_top(local, held[0], held[1], ts_local_ns, out)
+        if not self._compare_top(local, u, top, ts_local_ns, out):
+            self._bbo_held[local] = (u, top)
+
+    def _compare_top(
+        self, local: int, u: int, top: tuple[int, int, int, int], ts_local_ns: int, out: EventBuffer
+    ) -> bool:
+        """Check ``top`` against the book if it is at ``u``; return whether it was compared."""
         row = self._sync[local]
         inst = self._refs[local].instrument
         if row[sync.SY_PHASE] != sync.PHASE_SYNCED or row[sync.SY_LAST_U] != u:
-            return
+            return False
         if self._state[inst, ST_VALID] == 0:
-            return
+            return True
         bid, bid_lot, ask, ask_lot = top
-        best_bid = int(self._state[inst, ST_BEST_BID])
-        best_ask = int(self._state[inst, ST_BEST_ASK])
         ok = (
-            best_bid != NO_BID
-            and best_ask != NO_ASK
-            and best_bid == bid
-            and best_ask == ask
+            int(self._state[inst, ST_BEST_BID]) == bid
+            and int(self._state[inst, ST_BEST_ASK]) == ask
             and level_qty(self._qty, self._state, inst, 0, bid) == bid_lot
             and level_qty(self._qty, self._state, inst, 1, ask) == ask_lot
         )
@@ -277,6 +292,7 @@ class BinanceUsdmFeed:
                 u,
             )
             self._start_resync(local, "bbo_mismatch", ts_local_ns, out)
+        return True
 
     # -- snapshots ---------------------------------------------------------------------------
     def pending_snapshots(self) -> Sequence[SnapshotRequest]:

@@ -67,7 +67,8 @@ class DepthStatus(IntEnum):
     BUFFER = 4
     """No snapshot yet: the caller keeps the frame for replay."""
     STALE = 5
-    """Older than the snapshot (``u < lastUpdateId``): dropped, as the rules say."""
+    """Older than the snapshot (``u < lastUpdateId``) or a duplicate of an applied diff
+    (``u <= last u``): already reflected in the book, dropped."""
     GAP = 6
     """Sequence broken (``pu`` mismatch, or the first diff starts after the snapshot)."""
     BAD_LEVEL = 7
@@ -173,9 +174,8 @@ def _scan_depth(
     rows: np.ndarray,
     sync: np.ndarray,
     ts_local_ns: int,
-    nested: bool,
 ) -> int:
-    """Scan one object (envelope or event) in a single pass; return the index past it.
+    """Scan one event object in a single pass; return the index past it.
 
     Levels are converted as soon as the event type and symbol are known (the usual key order),
     otherwise their spans are kept for later. Negative returns: -1 syntax, -2 bad level,
@@ -240,10 +240,6 @@ def _scan_depth(
                     res[_F_A_S] = vs
                     res[_F_A_E] = ve
             res[_F_MASK] |= bit
-        elif klen == 4 and k0 == 100 and buf[ks + 1] == 97 and not nested:  # data
-            ve = _scan_depth(buf, vs, e, res, rows, sync, ts_local_ns, True)
-            if ve < 0:
-                return ve
         else:
             ve = value_end(buf, vs, e)
             if ve < 0:
@@ -289,6 +285,63 @@ def _scan_depth(
             continue
         if i < e and buf[i] == 125:
             return i + 1
+        return -1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _scan_frame(
+    buf: np.ndarray, res: np.ndarray, rows: np.ndarray, sync: np.ndarray, ts_local_ns: int
+) -> int:
+    """Scan a raw event or a combined-stream envelope ``{"stream":..., "data":{event}}``.
+
+    Kept free of recursion on purpose: numba's on-disk cache mishandles self-recursive
+    kernels (a cached reload crashed here), so the envelope has its own loop.
+    """
+    e = len(buf)
+    i = skip_ws(buf, 0, e)
+    if i >= e or buf[i] != 123:
+        return -1
+    j = skip_ws(buf, i + 1, e)
+    if j >= e or buf[j] != 34:
+        return _scan_depth(buf, i, e, res, rows, sync, ts_local_ns)
+    k = string_end(buf, j, e)
+    if k < 0:
+        return -1
+    klen = k - j - 1
+    is_envelope = (klen == 6 and buf[j + 1] == 115 and buf[j + 2] == 116) or (
+        klen == 4 and buf[j + 1] == 100 and buf[j + 2] == 97
+    )
+    if not is_envelope:
+        return _scan_depth(buf, i, e, res, rows, sync, ts_local_ns)
+    found = False
+    i = j
+    while i < e:
+        if buf[i] != 34:
+            return -1
+        ks = i + 1
+        ke = string_end(buf, i, e)
+        if ke < 0:
+            return -1
+        i = skip_ws(buf, ke + 1, e)
+        if i >= e or buf[i] != 58:
+            return -1
+        vs = skip_ws(buf, i + 1, e)
+        if ke - ks == 4 and buf[ks] == 100 and buf[ks + 1] == 97:  # data
+            ve = _scan_depth(buf, vs, e, res, rows, sync, ts_local_ns)
+            if ve < 0:
+                return ve
+            found = True
+        else:
+            ve = value_end(buf, vs, e)
+            if ve < 0:
+                return -1
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        if i < e and buf[i] == 125:
+            return i + 1 if found else -1
         return -1
     return -1
 
@@ -352,7 +405,7 @@ def depth_update(
     res[_F_NEXT] = n
     res[R_LOCAL] = -1
     res[_F_TXT] = 0
-    end = _scan_depth(buf, 0, len(buf), res, rows, sync, ts_local_ns, False)
+    end = _scan_frame(buf, res, rows, sync, ts_local_ns)
     if end < 0:
         code = 2  # REJECTED
         if end == -2:
@@ -387,6 +440,8 @@ def depth_update(
             return (6 << STATUS_SHIFT) | n
     else:
         res[R_EXPECTED] = sync[local, SY_LAST_U]
+        if last <= sync[local, SY_LAST_U]:
+            return (5 << STATUS_SHIFT) | n  # a duplicate or replayed old diff: already in the book
         if res[_F_PU] != sync[local, SY_LAST_U]:
             return (6 << STATUS_SHIFT) | n
     if res[_F_PARSED] != (_M_B | _M_A):

@@ -50,7 +50,7 @@ class BookStatus(IntEnum):
     REJECTED = 2
     UNKNOWN_SYMBOL = 3
     WAITING = 4
-    """A delta before the snapshot: dropped (the snapshot supersedes it)."""
+    """A delta before the snapshot, or a duplicate of an applied one: dropped."""
     GAP = 5
     BAD_LEVEL = 6
     CROSSED = 7
@@ -236,6 +236,9 @@ def book_message(
             res[R_STATUS] = 4
             return n
         res[R_EXPECTED] = sync[local, SY_LAST_U] + 1
+        if u <= sync[local, SY_LAST_U]:
+            res[R_STATUS] = 4  # a duplicate of an applied delta: dropped
+            return n
         if u != sync[local, SY_LAST_U] + 1:
             res[R_STATUS] = 5
             return n
