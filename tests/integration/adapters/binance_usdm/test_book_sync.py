@@ -46,9 +46,7 @@ def ticks(price: str) -> int:
 def test_final_books_equal_the_expected_replay(at: int) -> None:
     feed, _qty, state, out = make_feed()
     pending = list(feed.pending_snapshots())
-    assert [r.path for r in pending] == [
-        bn.DEPTH_PATH.format(symbol=s) for s in bn.SYMBOLS
-    ]
+    assert [r.path for r in pending] == [bn.DEPTH_PATH.format(symbol=s) for s in bn.SYMBOLS]
     expected = bn.expected()
     for k, symbol in enumerate(bn.SYMBOLS):
         sync_symbol(feed, out, pending[k], bn.lines("depth_diff", symbol), at)
@@ -89,8 +87,10 @@ def test_book_ticker_cross_checks_agree_with_the_rebuilt_book() -> None:
     expected = bn.expected()
     for k, symbol in enumerate(bn.SYMBOLS):
         feed, _qty, state, out = make_feed()
-        tickers = {json.loads(t)["data"]["u"]: json.loads(t)["data"]
-                   for t in bn.lines("bookTicker", symbol)}  # fmt: skip
+        tickers = {
+            json.loads(t)["data"]["u"]: json.loads(t)["data"]
+            for t in bn.lines("bookTicker", symbol)
+        }
         request = next(r for r in feed.pending_snapshots() if r.instrument == k)
         frames = bn.lines("depth_diff", symbol)
         feed.on_snapshot(request, bn.snapshot(symbol), 1, out)
@@ -256,8 +256,9 @@ def test_whitespace_and_key_order_take_the_same_path() -> None:
     for k, frame in enumerate(frames):
         data = json.loads(frame)["data"]
         if k % 3 == 1:
-            frame = json.dumps({"data": dict(reversed(list(data.items()))), "stream": "x"},
-                               indent=2)  # fmt: skip
+            frame = json.dumps(
+                {"data": dict(reversed(list(data.items()))), "stream": "x"}, indent=2
+            )
         elif k % 3 == 2:
             frame = json.dumps(data, separators=(", ", " : "))
         feed.on_message(frame, 2, out)
@@ -287,9 +288,19 @@ def test_trades_and_klines() -> None:
 
 def test_mark_price_and_funding() -> None:
     feed, _qty, _state, out = make_feed()
-    frame = {"stream": "akrousdt@markPrice@1s", "data": {"e": "markPriceUpdate", "E": 1562305380000,
-             "s": "AKROUSDT", "p": "0.017345678", "i": "0.01734", "P": "0.0173", "r": "0.00038167",
-             "T": 1562306400000}}  # fmt: skip
+    frame = {
+        "stream": "akrousdt@markPrice@1s",
+        "data": {
+            "e": "markPriceUpdate",
+            "E": 1562305380000,
+            "s": "AKROUSDT",
+            "p": "0.017345678",
+            "i": "0.01734",
+            "P": "0.0173",
+            "r": "0.00038167",
+            "T": 1562306400000,
+        },
+    }
     n = out.n
     feed.on_message(json.dumps(frame), 5, out)
     mark, funding = out.view()[n:]
@@ -319,7 +330,7 @@ def test_buffer_is_bounded() -> None:
 
 
 def test_empty_sides_are_not_crossed() -> None:
-    qty, state = new_books(1, 64)
+    _qty, state = new_books(1, 64)
     assert state[0, ST_BEST_BID] == NO_BID
     assert state[0, ST_BEST_ASK] == NO_ASK
     assert valid_books_uncrossed(state, [0])
