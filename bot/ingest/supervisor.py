@@ -71,7 +71,12 @@ class SupervisorOptions:
     """Resync an instrument whose book has not changed for this long (None: off; quiet markets
     are legitimate, connection staleness is always enforced)."""
     snapshot_concurrency: int = 2
+    snapshot_min_interval_s: float = 1.0
+    """At most one snapshot per instrument per interval: a venue serving stale snapshots (or
+    a flapping stream) must not turn resyncs into a request storm (Binance: weight 20 each)."""
     max_frame_bytes: int = 64 << 20
+    yield_every: int = 64
+    """Let other tasks run after this many consecutive frames (bounds event-loop lag)."""
 
 
 @dataclass(slots=True)
@@ -122,6 +127,7 @@ class FeedSupervisor:
         self._out = EventBuffer(1 << 14)
         self._snapshot_queue: asyncio.Queue[SnapshotRequest] = asyncio.Queue()
         self._queued: set[SnapshotRequest] = set()
+        self._last_snapshot_ns: dict[int, int] = {}
         self._conns: list[_Conn] = []
         self._http: aiohttp.ClientSession | None = None
         self.metrics = FeedMetrics(feed.venue.label, symbols)
@@ -226,7 +232,15 @@ class FeedSupervisor:
         gz = feed.policy.gzip_frames
         src = urlsplit(conn.url).path
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
+        yield_every = self.options.yield_every
+        count = 0
         async for msg in ws:
+            count += 1
+            if count >= yield_every:
+                # A saturated socket never makes aiohttp's reader wait, so nothing else would
+                # run (timers, the order path): give the loop a turn every few frames.
+                count = 0
+                await asyncio.sleep(0)
             conn.last_rx_ns = time.monotonic_ns()
             ts = self._wall_ns()
             if msg.type == text:
@@ -335,6 +349,12 @@ class FeedSupervisor:
     async def _snapshot_worker(self) -> None:
         while True:
             request = await self._snapshot_queue.get()
+            last = self._last_snapshot_ns.get(request.instrument)
+            if last is not None:
+                wait_s = self.options.snapshot_min_interval_s - (time.monotonic_ns() - last) * _S
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
+            self._last_snapshot_ns[request.instrument] = time.monotonic_ns()
             attempt = 0
             while True:
                 body = await self._fetch(request)

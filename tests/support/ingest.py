@@ -44,6 +44,7 @@ def fast_options(**overrides: object) -> SupervisorOptions:
         "watchdog_period_s": 0.02,
         "monitor_period_s": 0.05,
         "connect_timeout_s": 2.0,
+        "snapshot_min_interval_s": 0.01,
     }
     base.update(overrides)
     return SupervisorOptions(**base)  # type: ignore[arg-type]
