@@ -14,7 +14,7 @@ import numpy as np
 from bot.adapters.base import EventBuffer, FeedStats, InstrumentRef
 from bot.core.book import ST_VALID
 from bot.core.dtypes import EventFlag, EventKind
-from bot.core.ticks import DecimalFormatError, Grid, OffGridError
+from bot.core.ticks import INT64_MAX, DecimalFormatError, Grid, OffGridError
 
 FUNDING_GRID = Grid.parse("1e-9")
 """Funding rates are carried in ``aux`` in units of 1e-9."""
@@ -60,9 +60,14 @@ def units_or_none(grid: Grid, text: object) -> int | None:
     if not isinstance(text, str):
         return None
     try:
-        return grid.to_units(text)
+        return _int64(grid.to_units(text))
     except (DecimalFormatError, OffGridError):
         return None
+
+
+def _int64(units: int) -> int | None:
+    """Return ``units`` if it fits an int64 event field, else None (malformed, not a crash)."""
+    return units if -INT64_MAX <= units <= INT64_MAX else None
 
 
 def rounded_units(grid: Grid, text: object) -> int | None:
@@ -73,14 +78,14 @@ def rounded_units(grid: Grid, text: object) -> int | None:
     if not isinstance(text, str):
         return None
     try:
-        return grid.to_units(text)
+        return _int64(grid.to_units(text))
     except OffGridError:
         pass
     except DecimalFormatError:
         return None
     try:
         value = Decimal(text) / grid.to_decimal(1)
-        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        return _int64(int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)))
     except (InvalidOperation, ValueError):
         return None
 

@@ -57,3 +57,14 @@ def test_broken_frames_never_raise(frames: list) -> None:
         feed.on_message(frame, 3, out)
         feed.take_outgoing()
         assert valid_books_uncrossed(state, [0])
+
+
+def test_values_beyond_int64_are_malformed_not_a_crash() -> None:
+    """Found by the fuzzer: an exact but huge price must be counted, not raise."""
+    qty, state = new_books(1, 1 << 13)
+    feed = BybitFeed(by.refs(), qty, state)
+    out = EventBuffer()
+    frame = json.loads(TICKER)
+    frame["data"]["bid1Price"] = "99999999999999999999999.1"
+    feed.on_message(json.dumps(frame), 1, out)
+    assert feed.stats.malformed == 1
