@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from decimal import Decimal
 
@@ -280,3 +282,27 @@ async def test_refused_handshake_is_fatal(status: int) -> None:
         assert info.group_contains(FatalError)
     finally:
         await runner.cleanup()
+
+
+async def test_full_consumer_queue_drops_counts_and_resyncs() -> None:
+    from bot.ingest.sinks import QueueSink
+    from bot.ingest.supervisor import FeedSupervisor
+
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro] + [hold()]])
+        serve_snapshots(server)
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        sink = QueueSink(maxsize=1)  # nobody consumes: it overflows
+        sup = FeedSupervisor(feed, sink, state, symbols={0: "AKROUSDT"}, options=fast_options())
+        before = counter("tickbot_ingest_dropped_batches_total", venue="binance-usdm")
+        task = asyncio.create_task(sup.run())
+        try:
+            await eventually(lambda: sink.dropped > 0, TIMEOUT)
+            await eventually(lambda: feed.stats.by_reason.get("queue_overflow", 0) >= 1, TIMEOUT)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert sink.queue.qsize() <= 1
+        assert counter("tickbot_ingest_dropped_batches_total", venue="binance-usdm") > before
