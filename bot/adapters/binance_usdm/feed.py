@@ -28,7 +28,7 @@ from bot.adapters.base import (
     SnapshotRequest,
 )
 from bot.adapters.binance_usdm import constants as c
-from bot.adapters.binance_usdm import schemas, sync
+from bot.adapters.binance_usdm import schemas, snapshot, sync
 from bot.adapters.binance_usdm.parse import parse_agg_trade, parse_book_ticker, parse_mark_price
 from bot.adapters.common import grid_columns, invalidate, pack_symbols
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, ST_VALID, level_qty
@@ -315,7 +315,7 @@ class BinanceUsdmFeed:
         self._wanted.discard(local)
         out.reserve(len(body) // 8 + 4)
         res = self._res
-        n = sync.depth_snapshot(
+        n = snapshot.depth_snapshot(
             body,
             len(body),
             local,
@@ -328,7 +328,7 @@ class BinanceUsdmFeed:
             ts_local_ns,
             res,
         )
-        if res[sync.R_STATUS] != sync.SnapshotStatus.APPLIED:
+        if res[sync.R_STATUS] != snapshot.SnapshotStatus.APPLIED:
             self._malformed("bad_snapshot")
             log.warning(
                 "binance-usdm %s: malformed depth snapshot; fetching again",
