@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Annotated
 
+import msgspec
 import numpy as np
 
 from bot.adapters.base import EventBuffer, FeedStats, InstrumentRef
 from bot.core.book import ST_VALID
 from bot.core.dtypes import EventFlag, EventKind
 from bot.core.ticks import INT64_MAX, DecimalFormatError, Grid, OffGridError
+
+I64 = Annotated[int, msgspec.Meta(ge=-INT64_MAX, le=INT64_MAX)]
+"""An integer that fits an int64 event field (ids, sequence numbers); larger is malformed."""
+MS = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX // 1_000_000)]
+"""A millisecond timestamp that still fits int64 once converted to nanoseconds."""
 
 FUNDING_GRID = Grid.parse("1e-9")
 """Funding rates are carried in ``aux`` in units of 1e-9."""
@@ -94,10 +101,10 @@ def ms_to_ns(value: object) -> int:
     """Return a venue millisecond timestamp (int or digit string) in ns; 0 if unusable."""
     if isinstance(value, bool):
         return 0
-    if isinstance(value, int):
+    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= INT64_MAX // 1_000_000:
         return value * 1_000_000
-    if isinstance(value, str) and value.isdigit():
-        return int(value) * 1_000_000
     return 0
 
 

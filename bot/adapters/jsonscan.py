@@ -141,6 +141,46 @@ def bytes_equal(buf: np.ndarray, s: int, e: int, table: np.ndarray, row: int, le
     return True
 
 
+MAX_MS = (2**63 - 1) // 1_000_000
+"""Largest millisecond timestamp whose nanosecond value fits int64."""
+
+
+@njit(cache=True, nogil=True)
+def ms_to_ns(ms: int) -> int:
+    """Return ``ms`` in ns, or -1 when it is negative or would overflow int64 (malformed)."""
+    if ms < 0 or ms > 9223372036854:
+        return -1
+    return ms * 1_000_000
+
+
+@njit(cache=True, nogil=True)
+def write_row(
+    rows: np.ndarray,
+    n: int,
+    kind: int,
+    flags: int,
+    venue: int,
+    inst: int,
+    ts_exch_ns: int,
+    ts_local_ns: int,
+    price_tick: int,
+    qty_lot: int,
+    seq: int,
+) -> None:
+    """Fill event row ``rows[n]`` (every field, since the buffer is reused)."""
+    row = rows[n]
+    row["kind"] = kind
+    row["flags"] = flags
+    row["venue"] = venue
+    row["instrument"] = inst
+    row["ts_exch_ns"] = ts_exch_ns
+    row["ts_local_ns"] = ts_local_ns
+    row["price_tick"] = price_tick
+    row["qty_lot"] = qty_lot
+    row["seq"] = seq
+    row["aux"] = 0
+
+
 @njit(cache=True, nogil=True)
 def parse_levels_at(
     buf: np.ndarray,
@@ -211,17 +251,7 @@ def parse_levels_at(
             return n, 2, -1
         if n >= cap:
             return n, 3, -1
-        row = rows[n]
-        row["kind"] = kind
-        row["flags"] = flags
-        row["venue"] = venue
-        row["instrument"] = inst
-        row["ts_exch_ns"] = ts_exch_ns
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = price
-        row["qty_lot"] = size
-        row["seq"] = seq
-        row["aux"] = 0
+        write_row(rows, n, kind, flags, venue, inst, ts_exch_ns, ts_local_ns, price, size, seq)
         n += 1
         i = skip_ws(buf, i + 1, e)
         if i < e and buf[i] == _COMMA:

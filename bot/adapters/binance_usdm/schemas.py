@@ -10,52 +10,54 @@ from __future__ import annotations
 
 import msgspec
 
+from bot.adapters.common import I64, MS
+
 
 class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate"):
-    E: int
+    E: MS
     s: str
-    U: int
-    u: int
-    pu: int
+    U: I64
+    u: I64
+    pu: I64
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
-    T: int = 0
+    T: MS = 0
 
 
 class BookTicker(msgspec.Struct, tag_field="e", tag="bookTicker"):
-    u: int
+    u: I64
     s: str
     b: str
     B: str
     a: str
     A: str
-    E: int = 0
-    T: int = 0
+    E: MS = 0
+    T: MS = 0
 
 
 class AggTrade(msgspec.Struct, tag_field="e", tag="aggTrade"):
-    E: int
+    E: MS
     s: str
-    a: int
+    a: I64
     p: str
     q: str
-    T: int
+    T: MS
     m: bool
-    f: int = 0
-    l: int = 0  # noqa: E741 (the venue's field name)
+    f: I64 = 0
+    l: I64 = 0  # noqa: E741 (the venue's field name)
 
 
 class MarkPriceUpdate(msgspec.Struct, tag_field="e", tag="markPriceUpdate"):
-    E: int
+    E: MS
     s: str
     p: str
     r: str = ""
-    T: int = 0
+    T: MS = 0
     i: str = ""
 
 
 class Kline(msgspec.Struct, tag_field="e", tag="kline"):
-    E: int
+    E: MS
     s: str
 
 
@@ -79,8 +81,8 @@ class DepthSnapshot(msgspec.Struct):
     lastUpdateId: int
     bids: list[tuple[str, str]]
     asks: list[tuple[str, str]]
-    E: int = 0
-    T: int = 0
+    E: MS = 0
+    T: MS = 0
 
 
 class SymbolFilter(msgspec.Struct):

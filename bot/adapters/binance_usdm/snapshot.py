@@ -26,7 +26,6 @@ from bot.adapters.binance_usdm.sync import (
     _M_A,
     _M_B,
     _M_U2,
-    _MS,
     _VENUE,
     N_RES,
     PHASE_FIRST,
@@ -45,11 +44,13 @@ from bot.adapters.binance_usdm.sync import (
 from bot.adapters.jsonscan import (
     apply_rows,
     mark_batch_end,
+    ms_to_ns,
     parse_int,
     parse_levels,
     skip_ws,
     string_end,
     value_end,
+    write_row,
 )
 from bot.core.book import ST_VALID
 
@@ -147,19 +148,11 @@ def depth_snapshot(
         return n
     inst = sync[local, SY_INST]
     snap_id = res[_F_U2]
-    ts_exch = res[_F_TXT] * _MS
+    ts_exch = ms_to_ns(res[_F_TXT])
+    if ts_exch < 0:
+        return n
     flags = _FLAG_SNAPSHOT | _FLAG_FROM_REST
-    row = rows[n]
-    row["kind"] = _BOOK_CLEAR
-    row["flags"] = flags
-    row["venue"] = _VENUE
-    row["instrument"] = inst
-    row["ts_exch_ns"] = ts_exch
-    row["ts_local_ns"] = ts_local_ns
-    row["price_tick"] = 0
-    row["qty_lot"] = 0
-    row["seq"] = snap_id
-    row["aux"] = 0
+    write_row(rows, n, _BOOK_CLEAR, flags, _VENUE, inst, ts_exch, ts_local_ns, 0, 0, snap_id)
     tick_m = sync[local, SY_TICK_M]
     tick_e = sync[local, SY_TICK_E]
     lot_m = sync[local, SY_LOT_M]

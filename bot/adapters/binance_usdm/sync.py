@@ -20,6 +20,7 @@ from bot.adapters.jsonscan import (
     apply_level_rows,
     bytes_equal,
     mark_batch_end,
+    ms_to_ns,
     parse_int,
     parse_levels_at,
     skip_ws,
@@ -444,7 +445,9 @@ def depth_update(
         if err < 0:
             return ((9 if err == -5 else 7) << STATUS_SHIFT) | n
     n2 = res[_F_NEXT]
-    ts_exch = (res[_F_TXT] if mask & _M_TXT else res[_F_EVT]) * _MS
+    ts_exch = ms_to_ns(res[_F_TXT] if mask & _M_TXT else res[_F_EVT])
+    if ts_exch < 0:
+        return (2 << STATUS_SHIFT) | n
     for k in range(n, n2):
         rows[k]["ts_exch_ns"] = ts_exch
         rows[k]["seq"] = last

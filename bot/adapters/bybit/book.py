@@ -18,11 +18,13 @@ from bot.adapters.jsonscan import (
     apply_rows,
     bytes_equal,
     mark_batch_end,
+    ms_to_ns,
     parse_int,
     parse_levels,
     skip_ws,
     string_end,
     value_end,
+    write_row,
 )
 from bot.core.book import ST_VALID, check_book
 
@@ -243,23 +245,15 @@ def book_message(
             res[R_STATUS] = 5
             return n
     inst = sync[local, SY_INST]
-    ts_exch = (res[_F_CTS] if mask & _M_CTS else res[_F_TS]) * _MS
+    ts_exch = ms_to_ns(res[_F_CTS] if mask & _M_CTS else res[_F_TS])
+    if ts_exch < 0:
+        return n
     flags = 1 if snapshot else 0  # SNAPSHOT
     start = n
     if snapshot:
         if n >= rows.shape[0]:
             return n
-        row = rows[n]
-        row["kind"] = 3  # BOOK_CLEAR
-        row["flags"] = flags
-        row["venue"] = _VENUE
-        row["instrument"] = inst
-        row["ts_exch_ns"] = ts_exch
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = 0
-        row["qty_lot"] = 0
-        row["seq"] = u
-        row["aux"] = 0
+        write_row(rows, n, 3, flags, _VENUE, inst, ts_exch, ts_local_ns, 0, 0, u)  # BOOK_CLEAR
         start = n + 1
     tick_m = sync[local, SY_TICK_M]
     tick_e = sync[local, SY_TICK_E]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import msgspec
 
+from bot.adapters.common import I64, MS
+
 
 class Frame(msgspec.Struct):
     """Any frame: a topic push, or an op reply (pong, subscribe ack)."""
 
     topic: str | None = None
     type: str | None = None
-    ts: int | None = None
-    cts: int | None = None
+    ts: MS | None = None
+    cts: MS | None = None
     data: msgspec.Raw = msgspec.Raw()
     """Empty when absent (``msgspec.Raw`` cannot sit in a union with ``None``)."""
     op: str | None = None
@@ -28,19 +30,19 @@ class BookData(msgspec.Struct):
     s: str
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
-    u: int
-    seq: int = 0
+    u: I64
+    seq: I64 = 0
 
 
 class Trade(msgspec.Struct):
-    T: int
+    T: MS
     s: str
     S: str
     v: str
     p: str
     i: str = ""
     BT: bool = False
-    seq: int = 0
+    seq: I64 = 0
 
 
 class Ticker(msgspec.Struct):
