@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 
-COMMAND_MODULES: tuple[str, ...] = ("demo", "generate", "convert", "inspect")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "generate", "convert", "inspect", "record")
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 
 

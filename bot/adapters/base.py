@@ -11,13 +11,17 @@ Books: a feed is given the shared book arrays (``bot.core.book.new_books``) of i
 applies every book row it emits with the book kernels as it goes, because verifying a checksum
 (OKX, Bitget) or spotting a crossed book needs the book as it stands after each message. On a gap,
 checksum mismatch, crossed book or stale stream it sets ``state[inst, ST_VALID] = 0``, emits a
-``BOOK_INVALID`` row and asks for a snapshot: over REST (``pending_snapshots``, Binance) or, on
-venues whose snapshot comes over the WebSocket (Bybit, OKX, Bitget, BingX, BitMEX), by queueing that
-instrument's unsubscribe + subscribe frames in ``outgoing_messages``. The snapshot arrives as a
+``BOOK_INVALID`` row and asks for a snapshot (``pending_snapshots``); the snapshot arrives as a
 ``BOOK_CLEAR`` row plus ``SNAPSHOT``-flagged levels and makes the book valid again. Downstream
 (signals, strategy) reads the books and never applies book rows a second time. Offline
 (``tickbot convert``) the feed is run the same way with books of its own and the emitted rows are
 written to an event file.
+
+Connection rules are data, not code: a feed declares a ``ConnectionPolicy`` (keepalive, staleness,
+session length, frame compression, REST base URL) and the supervisor enforces it. Frames the feed
+must send in answer to what it read (BingX's ``Pong``, a Bybit resubscribe after a gap) are queued
+by the feed and drained with ``take_outgoing`` after every call; the supervisor writes them on the
+connection that delivered the message.
 """
 
 from __future__ import annotations
@@ -69,13 +73,18 @@ class EventBuffer:
         aux: int = 0,
     ) -> None:
         """Append one row (slow path: snapshots, trades, tests)."""
-        if self.n >= self.rows.shape[0]:
-            self.reserve(1)
-        # One tuple assignment: ten per-field writes to a numpy record cost ~10x more.
-        self.rows[self.n] = (
-            kind, flags, venue, 0, instrument,
-            ts_exch_ns, ts_local_ns, price_tick, qty_lot, seq, aux,
-        )  # fmt: skip
+        self.reserve(1)
+        row = self.rows[self.n]
+        row["kind"] = kind
+        row["flags"] = flags
+        row["venue"] = venue
+        row["instrument"] = instrument
+        row["ts_exch_ns"] = ts_exch_ns
+        row["ts_local_ns"] = ts_local_ns
+        row["price_tick"] = price_tick
+        row["qty_lot"] = qty_lot
+        row["seq"] = seq
+        row["aux"] = aux
         self.n += 1
 
     def view(self) -> np.ndarray:
@@ -133,23 +142,56 @@ class SnapshotRequest:
 
 @dataclass(frozen=True, slots=True)
 class Keepalive:
-    """The application-level heartbeat a venue wants; the supervisor runs the timer."""
+    """What the venue needs to keep a connection open.
 
-    interval_s: float
-    """Send ``message`` after this long without any frame received."""
-    message: str | None
-    """Text frame to send (``ping``, ``{"op":"ping"}``); None when WS ping frames do the job or
-    the server pings us (BingX ``Ping``, answered through ``outgoing_messages``)."""
-    timeout_s: float
-    """Reconnect when nothing at all arrives for ``interval_s + timeout_s``."""
+    * ``interval_s is None``: nothing to send. The server pings with protocol ping frames and the
+      transport answers them with pong frames automatically (Binance); BingX's application-level
+      ``Ping`` is answered by the feed itself through ``take_outgoing``.
+    * ``interval_s`` set and ``text is None``: send a protocol ping frame every ``interval_s``.
+    * ``interval_s`` set and ``text`` set: send that text frame (``ping``, ``{"op":"ping"}``) every
+      ``interval_s``; with ``only_when_idle`` only when nothing was received for ``interval_s``
+      (OKX, BitMEX).
+
+    After a ping, if no frame at all arrives within ``pong_timeout_s`` the connection is
+    considered dead and is reconnected (any frame proves liveness, pongs included).
+    """
+
+    interval_s: float | None = None
+    text: str | None = None
+    only_when_idle: bool = False
+    pong_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionPolicy:
+    """How the supervisor must treat a feed's connections (declared by the feed)."""
+
+    rest_base_url: str
+    """Base URL for ``SnapshotRequest.path`` (e.g. ``https://fapi.binance.com``)."""
+    keepalive: Keepalive = Keepalive()
+    stale_after_s: float = 30.0
+    """No frame at all on a connection for this long: reconnect (every book on it resyncs)."""
+    max_session_s: float | None = None
+    """Reconnect proactively after this long (Binance closes connections at 24 h)."""
+    gzip_frames: bool = False
+    """Binary frames are gzip-compressed (BingX): the transport gunzips them before on_message."""
+    snapshot_timeout_s: float = 10.0
+    """Deadline for one REST snapshot request."""
 
 
 class MarketDataFeed(Protocol):
-    """One venue's market-data logic, free of I/O; ``bot.ingest`` drives it."""
+    """One venue's market-data logic, free of I/O; ``bot.ingest`` drives it.
+
+    Call order per connection: ``on_connect(url=...)``, send ``subscribe_messages()``, then
+    ``on_message`` per frame; after every call the supervisor drains ``take_outgoing`` (frames to
+    send on that connection) and ``pending_snapshots`` (REST fetches, answered by
+    ``on_snapshot``). ``resync`` is the supervisor's hook for problems it detects itself
+    (an instrument's book went stale).
+    """
 
     venue: VenueId
     stats: FeedStats
-    keepalive: Keepalive
+    policy: ConnectionPolicy
 
     def ws_urls(self) -> Sequence[str]:
         """Return the WebSocket URL(s) to connect to (Binance splits streams across several)."""
@@ -159,8 +201,12 @@ class MarketDataFeed(Protocol):
         """Return the frames to send after connecting (empty when the URL subscribes)."""
         ...
 
-    def on_connect(self, ts_local_ns: int, out: EventBuffer) -> None:
-        """Reset sync state after a (re)connect; emit BOOK_INVALID rows for every book."""
+    def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Reset sync state after a (re)connect of ``url`` (one of ``ws_urls()``).
+
+        Emit BOOK_INVALID rows for every book carried on that connection. Single-URL feeds may
+        ignore ``url``; the supervisor always passes it by keyword.
+        """
         ...
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
@@ -181,11 +227,13 @@ class MarketDataFeed(Protocol):
         """Return the instruments whose book is not in sync right now."""
         ...
 
-    def outgoing_messages(self) -> Sequence[str]:
-        """Return and clear the frames the feed needs sent now, in order.
+    def take_outgoing(self) -> Sequence[str]:
+        """Return and clear the frames to send now (keepalive answers, resubscriptions)."""
+        ...
 
-        Resubscribes of instruments that lost sync on venues whose snapshot comes over the
-        WebSocket, and replies to server heartbeats (BingX ``Pong``). The supervisor drains this
-        after every ``on_message``; REST-snapshot venues return an empty sequence.
+    def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
+        """Mark ``instrument``'s book invalid (BOOK_INVALID row) and start recovering it.
+
+        ``reason`` is a short bounded label (``stale``, ``gap``, ``crossed``...) for metrics.
         """
         ...
