@@ -36,7 +36,7 @@ import numpy as np
 
 from bot.adapters.base import EventBuffer, MarketDataFeed, SnapshotRequest
 from bot.adapters.errors import FatalError
-from bot.core.book import ST_UPDATES, ST_VALID
+from bot.core.book import ST_LAST_TS, ST_VALID
 from bot.ingest.backoff import Backoff
 from bot.ingest.metrics import FeedMetrics
 from bot.ingest.sinks import EventSink, QueueSink
@@ -402,7 +402,7 @@ class FeedSupervisor:
             now = time.monotonic_ns()
             if stale_s is not None:
                 for inst in self.metrics.instruments():
-                    updates = int(self._book_state[inst, ST_UPDATES])
+                    updates = int(self._book_state[inst, ST_LAST_TS])  # moves on every message
                     seen, since = last_updates.get(inst, (-1, now))
                     if updates != seen:
                         last_updates[inst] = (updates, now)

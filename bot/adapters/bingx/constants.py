@@ -31,7 +31,7 @@ STREAMS = MappingProxyType(
 )
 DEFAULT_STREAMS = ("incrDepth", "trade", "bookTicker", "markPrice")
 
-KEEPALIVE = Keepalive(interval_s=30.0, message=None, timeout_s=10.0)
+KEEPALIVE = Keepalive(interval_s=None, pong_timeout_s=10.0)
 """The server sends gzip ``Ping`` every ~5 s; the feed answers ``Pong`` via outgoing_messages.
 No client ping: the supervisor only reconnects when nothing arrives for 40 s."""
 PING = "Ping"

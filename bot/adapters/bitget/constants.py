@@ -31,7 +31,7 @@ CHANNELS = MappingProxyType(
 )
 DEFAULT_CHANNELS = ("books", "trade", "ticker")
 
-KEEPALIVE = Keepalive(interval_s=25.0, message="ping", timeout_s=5.0)
+KEEPALIVE = Keepalive(interval_s=25.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
 """Send text ``ping`` at least every 30 s (answer ``pong``); no ping for 2 min: disconnect."""
 PONG = "pong"
 

@@ -26,7 +26,7 @@ TABLES = MappingProxyType(
 )
 DEFAULT_TABLES = ("orderBookL2", "quote", "trade", "instrument")
 
-KEEPALIVE = Keepalive(interval_s=5.0, message="ping", timeout_s=5.0)
+KEEPALIVE = Keepalive(interval_s=5.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
 """After 5 s without a frame send text ``ping``; no ``pong`` within 5 s: reconnect."""
 PONG = "pong"
 

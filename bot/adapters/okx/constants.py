@@ -31,7 +31,7 @@ CHANNELS = MappingProxyType(
 )
 DEFAULT_CHANNELS = ("books", "bbo-tbt", "trades", "mark-price", "funding-rate")
 
-KEEPALIVE = Keepalive(interval_s=25.0, message="ping", timeout_s=5.0)
+KEEPALIVE = Keepalive(interval_s=25.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
 """OKX drops a connection after 30 s without traffic: send text ``ping`` (answer ``pong``)."""
 PONG = "pong"
 

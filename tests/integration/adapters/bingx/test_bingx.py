@@ -54,7 +54,7 @@ def test_ping_is_answered_with_pong():
     out = run(feed, [gzip.compress(b"Ping"), gzip.compress(b'{"ping":"17"}')])
     assert feed.outgoing_messages() == ["Pong", "Pong"]
     assert out.n == 0
-    assert feed.keepalive.message is None
+    assert feed.keepalive.text is None
 
 
 def test_streams_on_real_frames():

@@ -81,7 +81,7 @@ def test_subscribe_frames_keepalive_and_acks():
     assert orjson.loads(frame)["args"][0] == {
         "instType": "USDT-FUTURES", "channel": "books", "instId": "UNIUSDT"
     }  # fmt: skip
-    assert feed.keepalive.message == "ping"
+    assert feed.keepalive.text == "ping"
     out = run(feed, [*lines("bitget", "legacy_v1mix_ws_subscribe_acks.ndjson"), "pong"])
     assert out.n == 0
     assert feed.stats.malformed == 0

@@ -103,7 +103,7 @@ def test_subscribe_frames_and_keepalive():
     args = orjson.loads(frame)["args"]
     assert {"channel": "books", "instId": "BTC-USDT"} in args
     assert len(args) == 5
-    assert feed.keepalive.message == "ping"
+    assert feed.keepalive.text == "ping"
     assert feed.keepalive.interval_s < 30
     assert feed.ws_urls() == ("wss://ws.okx.com:8443/ws/v5/public",)
     with pytest.raises(ValueError, match="unknown okx channels"):
