@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+# numba's cache checks only the timestamp of the file a kernel is defined in, not of the kernels
+# it inlines from other files: key the cache by a hash of the whole source so an edit anywhere
+# can never load stale machine code.
+SRC_HASH := $(shell find bot strategies -name '*.py' | sort | xargs cat | md5sum | cut -c1-12)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache/$(SRC_HASH)
 
 .PHONY: demo test test-nojit bench lint clean
 
@@ -25,8 +29,9 @@ demo: $(STAMP_RUN)
 	$(BIN)/tickbot demo
 
 test: $(STAMP_DEV)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" tests/unit/core
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow" tests/unit
 
 test-nojit: $(STAMP_DEV)
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
@@ -37,6 +42,7 @@ bench: $(STAMP_DEV)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

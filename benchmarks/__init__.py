@@ -1,1 +1,1 @@
-"""Benchmarks: each module exposes ``run() -> list[dict]`` (see STYLE.md section 11)."""
+"""Benchmarks: each ``bench_*.py`` module has ``run() -> list[dict]``; ``python -m benchmarks``."""

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 
 from bot import __version__
 
-COMMAND_MODULES: tuple[str, ...] = ("generate", "convert", "inspect", "backtest", "sweep")
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "generate",
+    "convert",
+    "inspect",
+    "record",
+    "backtest",
+    "sweep",
+)
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 
 
@@ -53,4 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: commands raise ``bot.cli.UserError``, which is not this
+    # ``__main__`` module's class, so ``python -m bot.cli`` would otherwise print a traceback.
+    from bot.cli import main as _main
+
+    sys.exit(_main())

@@ -16,6 +16,12 @@ checksum mismatch, crossed book or stale stream it sets ``state[inst, ST_VALID] 
 (signals, strategy) reads the books and never applies book rows a second time. Offline
 (``tickbot convert``) the feed is run the same way with books of its own and the emitted rows are
 written to an event file.
+
+Connection rules are data, not code: a feed declares a ``ConnectionPolicy`` (keepalive, staleness,
+session length, frame compression, REST base URL) and the supervisor enforces it. Frames the feed
+must send in answer to what it read (BingX's ``Pong``, a Bybit resubscribe after a gap) are queued
+by the feed and drained with ``take_outgoing`` after every call; the supervisor writes them on the
+connection that delivered the message.
 """
 
 from __future__ import annotations
@@ -134,11 +140,58 @@ class SnapshotRequest:
     """Path and query on the venue's REST base URL, e.g. ``/fapi/v1/depth?symbol=BTCUSDT``."""
 
 
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """What the venue needs to keep a connection open.
+
+    * ``interval_s is None``: nothing to send. The server pings with protocol ping frames and the
+      transport answers them with pong frames automatically (Binance); BingX's application-level
+      ``Ping`` is answered by the feed itself through ``take_outgoing``.
+    * ``interval_s`` set and ``text is None``: send a protocol ping frame every ``interval_s``.
+    * ``interval_s`` set and ``text`` set: send that text frame (``ping``, ``{"op":"ping"}``) every
+      ``interval_s``; with ``only_when_idle`` only when nothing was received for ``interval_s``
+      (OKX, BitMEX).
+
+    After a ping, if no frame at all arrives within ``pong_timeout_s`` the connection is
+    considered dead and is reconnected (any frame proves liveness, pongs included).
+    """
+
+    interval_s: float | None = None
+    text: str | None = None
+    only_when_idle: bool = False
+    pong_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionPolicy:
+    """How the supervisor must treat a feed's connections (declared by the feed)."""
+
+    rest_base_url: str
+    """Base URL for ``SnapshotRequest.path`` (e.g. ``https://fapi.binance.com``)."""
+    keepalive: Keepalive = Keepalive()
+    stale_after_s: float = 30.0
+    """No frame at all on a connection for this long: reconnect (every book on it resyncs)."""
+    max_session_s: float | None = None
+    """Reconnect proactively after this long (Binance closes connections at 24 h)."""
+    gzip_frames: bool = False
+    """Binary frames are gzip-compressed (BingX): the transport gunzips them before on_message."""
+    snapshot_timeout_s: float = 10.0
+    """Deadline for one REST snapshot request."""
+
+
 class MarketDataFeed(Protocol):
-    """One venue's market-data logic, free of I/O; ``bot.ingest`` drives it."""
+    """One venue's market-data logic, free of I/O; ``bot.ingest`` drives it.
+
+    Call order per connection: ``on_connect(url=...)``, send ``subscribe_messages()``, then
+    ``on_message`` per frame; after every call the supervisor drains ``take_outgoing`` (frames to
+    send on that connection) and ``pending_snapshots`` (REST fetches, answered by
+    ``on_snapshot``). ``resync`` is the supervisor's hook for problems it detects itself
+    (an instrument's book went stale).
+    """
 
     venue: VenueId
     stats: FeedStats
+    policy: ConnectionPolicy
 
     def ws_urls(self) -> Sequence[str]:
         """Return the WebSocket URL(s) to connect to (Binance splits streams across several)."""
@@ -148,8 +201,12 @@ class MarketDataFeed(Protocol):
         """Return the frames to send after connecting (empty when the URL subscribes)."""
         ...
 
-    def on_connect(self, ts_local_ns: int, out: EventBuffer) -> None:
-        """Reset sync state after a (re)connect; emit BOOK_INVALID rows for every book."""
+    def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Reset sync state after a (re)connect of ``url`` (one of ``ws_urls()``).
+
+        Emit BOOK_INVALID rows for every book carried on that connection. Single-URL feeds may
+        ignore ``url``; the supervisor always passes it by keyword.
+        """
         ...
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
@@ -168,4 +225,15 @@ class MarketDataFeed(Protocol):
 
     def invalid_instruments(self) -> Sequence[int]:
         """Return the instruments whose book is not in sync right now."""
+        ...
+
+    def take_outgoing(self) -> Sequence[str]:
+        """Return and clear the frames to send now (keepalive answers, resubscriptions)."""
+        ...
+
+    def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
+        """Mark ``instrument``'s book invalid (BOOK_INVALID row) and start recovering it.
+
+        ``reason`` is a short bounded label (``stale``, ``gap``, ``crossed``...) for metrics.
+        """
         ...

@@ -12,8 +12,9 @@ level scans towards worse prices to the next level, which on a real book is a st
 
 Window policy (prices beyond the preallocated ``W`` ticks):
 
-* an empty book re-bases for free: its window is centred on the first level that arrives
-  (so after a snapshot the window sits around the touch);
+* a cleared book (new, or before a snapshot) centres its window on the first level that
+  arrives, so after a snapshot the window sits around the touch; a book emptied by deletes
+  re-bases for free when a level arrives outside its window;
 * a level *far from the touch* that falls outside the window (a bid below it, an ask above it)
   is dropped and counted in ``ST_DROPPED`` (strategies use the top of book; far levels that come
   back into range are restored by the next update or snapshot of that level);
@@ -34,6 +35,8 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
+from bot.core.nrt import borrow
+
 NO_BID = -(1 << 62)
 """Best bid of an empty bid side (compares below every price)."""
 NO_ASK = 1 << 62
@@ -52,8 +55,7 @@ ST_DROPPED = 5
 ST_RECENTRES = 6
 ST_LAST_TS = 7
 ST_VALID = 8
-ST_UPDATES = 9
-N_STATE = 10
+N_STATE = 9
 
 # Event kinds and flags used here (mirrors bot.core.dtypes; kernels take ints).
 _BOOK_BID = 1
@@ -101,7 +103,7 @@ def new_books(n_instruments: int, window: int = DEFAULT_WINDOW) -> tuple[np.ndar
 
 @njit(cache=True, nogil=True)
 def _reset_state(state: np.ndarray, inst: int) -> None:
-    state[inst, ST_BASE] = 0
+    state[inst, ST_BASE] = NO_ASK  # no window yet: the first level centres it
     state[inst, ST_BEST_BID] = NO_BID
     state[inst, ST_BEST_ASK] = NO_ASK
     state[inst, ST_BID_LEVELS] = 0
@@ -172,74 +174,96 @@ def _recentre(qty: np.ndarray, state: np.ndarray, inst: int, centre_tick: int) -
     state[inst, ST_ASK_LEVELS] = n_ask
 
 
-@njit(cache=True, nogil=True)
-def apply_level(
-    qty: np.ndarray, state: np.ndarray, inst: int, side: int, price_tick: int, qty_lot: int
-) -> int:
-    """Set the ``side`` level at ``price_tick`` to ``qty_lot`` (0 deletes); return a BookStatus."""
-    if qty_lot < 0 or price_tick <= NO_BID or price_tick >= NO_ASK:
-        return 3  # INVALID
-    window = qty.shape[2]
-    status = 0
-    if qty_lot > 0 and state[inst, ST_BID_LEVELS] == 0 and state[inst, ST_ASK_LEVELS] == 0:
-        state[inst, ST_BASE] = price_tick - window // 2  # empty book: free re-base
-    idx = price_tick - state[inst, ST_BASE]
-    if idx < 0 or idx >= window:
-        if qty_lot == 0:
-            return 0  # deleting a level we do not hold: nothing to do
-        if (side == 0 and idx < 0) or (side == 1 and idx >= window):
-            state[inst, ST_DROPPED] += 1
-            return 1  # DROPPED_FAR
-        else:
-            _recentre(qty, state, inst, price_tick)
-            status = 2  # RECENTRED
-        idx = price_tick - state[inst, ST_BASE]
-    row = qty[inst, side]
-    old = row[idx]
-    row[idx] = qty_lot
-    state[inst, ST_UPDATES] += 1
+@njit(cache=True, nogil=True, inline="always")
+def _set_level(
+    qty: np.ndarray, state: np.ndarray, inst: int, side: int, idx: int, qty_lot: int
+) -> None:
+    """Set slot ``idx`` (inside the window) and keep counts and best prices: the hot path."""
+    # index qty directly: a row view (qty[inst, side]) costs a reference-count round trip
+    old = qty[inst, side, idx]
+    qty[inst, side, idx] = qty_lot
+    base = state[inst, ST_BASE]
     if side == 0:
         if qty_lot > 0:
             if old == 0:
                 state[inst, ST_BID_LEVELS] += 1
-            if price_tick > state[inst, ST_BEST_BID]:
-                state[inst, ST_BEST_BID] = price_tick
+            if base + idx > state[inst, ST_BEST_BID]:
+                state[inst, ST_BEST_BID] = base + idx
         elif old != 0:
             n = state[inst, ST_BID_LEVELS] - 1
             state[inst, ST_BID_LEVELS] = n
-            if price_tick == state[inst, ST_BEST_BID]:
+            if base + idx == state[inst, ST_BEST_BID]:
                 best = NO_BID
                 if n > 0:
                     i = idx - 1
-                    while i >= 0:
-                        if row[i] != 0:
-                            best = state[inst, ST_BASE] + i
-                            break
+                    while qty[inst, 0, i] == 0:  # n > 0 guarantees a level below
                         i -= 1
+                    best = base + i
                 state[inst, ST_BEST_BID] = best
     else:
         if qty_lot > 0:
             if old == 0:
                 state[inst, ST_ASK_LEVELS] += 1
-            if price_tick < state[inst, ST_BEST_ASK]:
-                state[inst, ST_BEST_ASK] = price_tick
+            if base + idx < state[inst, ST_BEST_ASK]:
+                state[inst, ST_BEST_ASK] = base + idx
         elif old != 0:
             n = state[inst, ST_ASK_LEVELS] - 1
             state[inst, ST_ASK_LEVELS] = n
-            if price_tick == state[inst, ST_BEST_ASK]:
+            if base + idx == state[inst, ST_BEST_ASK]:
                 best = NO_ASK
                 if n > 0:
                     i = idx + 1
-                    while i < window:
-                        if row[i] != 0:
-                            best = state[inst, ST_BASE] + i
-                            break
+                    while qty[inst, 1, i] == 0:  # n > 0 guarantees a level above
                         i += 1
+                    best = base + i
                 state[inst, ST_BEST_ASK] = best
-    return status
 
 
 @njit(cache=True, nogil=True)
+def _apply_outside(
+    qty: np.ndarray, state: np.ndarray, inst: int, side: int, price_tick: int, qty_lot: int
+) -> int:
+    """Slow path: validate, then re-base, drop or re-centre for a level outside the window."""
+    if qty_lot < 0 or price_tick <= NO_BID or price_tick >= NO_ASK:
+        return 3  # INVALID
+    window = qty.shape[2]
+    idx = price_tick - state[inst, ST_BASE]
+    if 0 <= idx < window:  # reached only for a negative size, handled above
+        _set_level(qty, state, inst, side, idx, qty_lot)
+        return 0
+    if qty_lot == 0:
+        return 0  # deleting a level we do not hold: nothing to do
+    status = 0
+    if state[inst, ST_BID_LEVELS] == 0 and state[inst, ST_ASK_LEVELS] == 0:
+        state[inst, ST_BASE] = price_tick - window // 2  # empty book: free re-base
+    elif (side == 0 and idx < 0) or (side == 1 and idx >= window):
+        state[inst, ST_DROPPED] += 1
+        return 1  # DROPPED_FAR
+    else:
+        _recentre(qty, state, inst, price_tick)
+        status = 2  # RECENTRED
+    _set_level(qty, state, inst, side, price_tick - state[inst, ST_BASE], qty_lot)
+    return status
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apply_level(
+    qty: np.ndarray, state: np.ndarray, inst: int, side: int, price_tick: int, qty_lot: int
+) -> int:
+    """Set the ``side`` level at ``price_tick`` to ``qty_lot`` (0 deletes); return a BookStatus.
+
+    The common case (inside the window, size >= 0) is one bounds test and ``_set_level``;
+    everything else takes ``_apply_outside``. A cleared book has its base at ``NO_ASK``, so its
+    first level always takes the slow path and centres the window.
+    """
+    idx = price_tick - state[inst, ST_BASE]
+    if idx < 0 or idx >= qty.shape[2] or qty_lot < 0:
+        return _apply_outside(qty, state, inst, side, price_tick, qty_lot)
+    _set_level(qty, state, inst, side, idx, qty_lot)
+    return 0
+
+
+@njit(cache=True, nogil=True, inline="always")
 def check_book(state: np.ndarray, inst: int) -> int:
     """Return the BookCheck of ``inst``'s book: OK, CROSSED, LOCKED, EMPTY_SIDE or INVALID."""
     if state[inst, ST_VALID] == 0:
@@ -255,7 +279,7 @@ def check_book(state: np.ndarray, inst: int) -> int:
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def level_qty(qty: np.ndarray, state: np.ndarray, inst: int, side: int, price_tick: int) -> int:
     """Return the size at ``price_tick`` on ``side`` (0 if absent or outside the window)."""
     idx = price_tick - state[inst, ST_BASE]
@@ -324,7 +348,7 @@ def depth_sum(qty: np.ndarray, state: np.ndarray, inst: int, side: int, n: int) 
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def apply_event(qty: np.ndarray, state: np.ndarray, ev: np.ndarray, i: int) -> int:
     """Apply event row ``ev[i]`` if it is a book row; return a BookStatus (non-book rows: OK).
 
@@ -349,6 +373,10 @@ def apply_events(qty: np.ndarray, state: np.ndarray, ev: np.ndarray, counts: np.
     instrument's book is checked; a crossed or locked book is marked invalid (``ST_VALID`` = 0)
     so that strategies stop quoting it until the next ``BOOK_CLEAR`` (snapshot).
     """
+    qty = borrow(qty)
+    state = borrow(state)
+    ev = borrow(ev)
+    counts = borrow(counts)
     bad = 0
     for i in range(ev.shape[0]):
         status = apply_event(qty, state, ev, i)
@@ -426,5 +454,4 @@ class Book:
             "ask_levels": int(row[ST_ASK_LEVELS]),
             "dropped_levels": int(row[ST_DROPPED]),
             "recentres": int(row[ST_RECENTRES]),
-            "updates": int(row[ST_UPDATES]),
         }

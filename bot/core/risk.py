@@ -114,7 +114,7 @@ def replace_limits(limits: np.ndarray, new_limits: np.ndarray) -> None:
     limits[:] = new_limits
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def check_intent(
     limits: np.ndarray,
     state: np.ndarray,
@@ -193,7 +193,7 @@ def _check(
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def on_fill(state: np.ndarray, inst: int, side: int, qty_lot: int, order_closed: bool) -> None:
     """Record a fill of ``qty_lot`` on our ``side``; ``order_closed`` when nothing is left."""
     st = state[inst]
@@ -206,7 +206,7 @@ def on_fill(state: np.ndarray, inst: int, side: int, qty_lot: int, order_closed:
         st["open_orders"] = max(0, st["open_orders"] - 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def on_order_closed(state: np.ndarray, inst: int, side: int, leaves_lot: int) -> None:
     """Release an order's reservation (cancelled, rejected or expired with ``leaves_lot`` open)."""
     st = state[inst]
@@ -217,7 +217,7 @@ def on_order_closed(state: np.ndarray, inst: int, side: int, leaves_lot: int) ->
     st["open_orders"] = max(0, st["open_orders"] - 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def on_amend(
     state: np.ndarray, inst: int, side: int, old_leaves_lot: int, new_leaves_lot: int
 ) -> None:

@@ -116,7 +116,7 @@ def new_signals(
     return sig, ring, ring_idx
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def update_book_signals(
     qty: np.ndarray,
     book_state: np.ndarray,
@@ -182,7 +182,7 @@ def update_book_signals(
             sig[inst, _S_LAST_MID_NS] = ts_ns
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def update_trade_signals(
     sig: np.ndarray,
     ring: np.ndarray,

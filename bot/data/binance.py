@@ -282,8 +282,8 @@ class BinanceReader:
         ncols = len(lay.names)
         fs, fe = np.zeros(ncols, np.int64), np.zeros(ncols, np.int64)
         skip = 1 if lay.header else 0
-        for buf, first_line in iter_line_blocks(self.path, self.chunk_bytes, skip_lines=skip):
-            out = np.zeros(2 * (int(np.count_nonzero(buf == 10)) + 1), dtype=EVENT_DTYPE)
+        for buf, first_line, lines in iter_line_blocks(self.path, self.chunk_bytes, skip):
+            out = np.zeros((2 if ticker else 1) * lines, dtype=EVENT_DTYPE)
             r, pos, line, status, fld = _scan(
                 buf,
                 0,

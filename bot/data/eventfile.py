@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import mmap
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -265,11 +267,46 @@ class EventFile:
     events: np.ndarray
     """``np.memmap`` of ``EVENT_DTYPE`` in read-only mode (an empty array when count is 0)."""
 
+    def iter_chunks(
+        self, start: int = 0, stop: int | None = None, rows: int = 1 << 20
+    ) -> Iterator[np.ndarray]:
+        """Yield rows ``[start, stop)`` as owned arrays of up to ``rows``, read (not mapped).
+
+        Scanning a large file this way keeps the resident set at one chunk; touching every page
+        of ``events`` would map the whole file into it.
+        """
+        stop = self.events.shape[0] if stop is None else min(stop, self.events.shape[0])
+        size = EVENT_DTYPE.itemsize
+        with open(self.path, "rb") as f:
+            f.seek(self.header["data_offset"] + start * size)
+            for first in range(start, stop, rows):
+                count = min(rows, stop - first)
+                chunk = np.fromfile(f, dtype=EVENT_DTYPE, count=count)
+                if chunk.shape[0] != count:
+                    raise _fail(self.path, "truncated while reading")
+                yield chunk
+
+    def release(self, start: int, stop: int) -> None:
+        """Drop the mapped pages of rows ``[start, stop)`` from memory (``MADV_DONTNEED``).
+
+        A long replay over ``events`` can call this behind its cursor to keep the resident set
+        bounded; the rows stay readable (the pages are read again from the file on access).
+        """
+        mapped = getattr(self.events, "_mmap", None)
+        if mapped is None or stop <= start or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        base = self.header["data_offset"] % mmap.ALLOCATIONGRANULARITY
+        first = base + start * EVENT_DTYPE.itemsize
+        last = base + stop * EVENT_DTYPE.itemsize
+        first -= first % mmap.PAGESIZE
+        last -= last % mmap.PAGESIZE
+        if last > first:
+            mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
+
     def verify(self, chunk_rows: int = 1 << 20) -> None:
         """Recompute the CRC-32 of the rows; raise ``EventFileError`` if it does not match."""
         crc = 0
-        for start in range(0, self.events.shape[0], chunk_rows):
-            part = np.ascontiguousarray(self.events[start : start + chunk_rows])
+        for part in self.iter_chunks(rows=chunk_rows):
             crc = zlib.crc32(part.view(np.uint8).data, crc)
         if crc != self.header["data_crc32"]:
             raise EventFileError(

@@ -12,6 +12,7 @@ Model (all book state in integer ticks and lots; floats only drive the latent fa
   aggressor leans towards the fair price (a stale ask below fair is lifted);
 * depth updates churn levels with a bias to the touch (geometric level choice), cancel stale
   touch levels, improve towards the fair price, and keep about ``levels`` levels a side;
+  neither a cancel nor a trade ever empties a side, so a mid always exists;
 * a new level never crosses the other side, so the book is never crossed or locked at any row;
   every message ends with ``EventFlag.BATCH_END``;
 * ``ts_local_ns = max(previous, ts_exch_ns + latency)`` with latency = ``latency_ms`` plus an
@@ -120,8 +121,11 @@ def _depth_step(key, qty, n, target, limit, levels, u, size):
     """
     a, b = u[4], u[5]
     if n > 0 and key[0] > target and a < 0.8:  # stale touch: cancel it
-        k = key[0]
-        return _delete(key, qty, n, 0), k, 0
+        if n > 1:
+            k = key[0]
+            return _delete(key, qty, n, 0), k, 0
+        k = min(target, key[0] - 1)  # never empty a side: first quote behind the stale level
+        return _insert(key, qty, n, n, k, size), k, size
     if (
         (n == 0 or key[0] < target) and a < 0.8 and n < key.shape[0] - 1
     ):  # behind: improve towards the fair price
@@ -213,11 +217,14 @@ def _generate_chunk(out, uni, nrm, expo, bkey, bqty, akey, aqty, istate, fstate,
         bid_stale = nb > 0 and bkey[0] > tb
         if u[2] < p_trade and r + 2 <= cap:
             buy = ask_stale or (not bid_stale and u[3] < 0.5)
-            if (buy and na > 0) or (not buy and nb > 0):
+            n_side = na if buy else nb
+            touch_qty = (aqty[0] if buy else bqty[0]) if n_side > 0 else 0
+            # a trade may empty the touch level but never the last level of a side
+            if n_side > 1 or touch_qty > 1:
                 istate[_TRADE_ID] += 1
                 istate[_SEQ] += 1
                 key, qty = (akey, aqty) if buy else (bkey, bqty)
-                q = min(qty[0], size)
+                q = min(qty[0], size) if n_side > 1 else min(qty[0] - 1, size)
                 price = -key[0] if buy else key[0]
                 kind = 4 if buy else 5
                 tid = istate[_TRADE_ID]

@@ -16,11 +16,9 @@ SCAN_ROWS = 1 << 20
 
 def summary(opened: EventFile) -> dict[str, Any]:
     """Return header facts plus per-kind and per-instrument row counts (one pass, chunked)."""
-    events = opened.events
     kinds = np.zeros(256, dtype=np.int64)
     per_inst = np.zeros(len(opened.instruments), dtype=np.int64)
-    for start in range(0, events.shape[0], SCAN_ROWS):
-        part = events[start : start + SCAN_ROWS]
+    for part in opened.iter_chunks(rows=SCAN_ROWS):
         kinds += np.bincount(part["kind"], minlength=256)
         per_inst += np.bincount(part["instrument"], minlength=per_inst.shape[0])[: len(per_inst)]
     header = opened.header
@@ -33,15 +31,19 @@ def summary(opened: EventFile) -> dict[str, Any]:
         "created_at": header["created_at"],
         "events": header["count"],
         "time_range": header["time_range"],
-        "kinds": {
-            (EventKind(k).name if k in EventKind._value2member_map_ else str(k)): int(kinds[k])
-            for k in np.nonzero(kinds)[0]
-        },
+        "kinds": {_kind_name(int(k)): int(kinds[k]) for k in np.nonzero(kinds)[0]},
         "instruments": [
             {**spec_dict, "id": i, "events": int(per_inst[i])}
             for i, spec_dict in enumerate(header["instruments"])
         ],
     }
+
+
+def _kind_name(kind: int) -> str:
+    try:
+        return EventKind(kind).name
+    except ValueError:
+        return str(kind)  # a kind newer than this tickbot: still counted
 
 
 def pick_instrument(opened: EventFile, symbol: str | None) -> int:
@@ -79,8 +81,7 @@ def book_at(
         end = int(np.searchsorted(events["ts_local_ns"], at_ns, side="right"))
     qty, state = new_books(len(opened.instruments), DEFAULT_WINDOW)
     counts = np.zeros(4, dtype=np.int64)
-    for start in range(0, end, SCAN_ROWS):
-        part = np.ascontiguousarray(events[start : min(end, start + SCAN_ROWS)])
+    for part in opened.iter_chunks(0, end, SCAN_ROWS):
         apply_events(qty, state, part, counts)
     spec = opened.instruments[instrument]
     tick, lot = spec.tick, spec.lot

@@ -111,10 +111,13 @@ def _scan(
 ):
     """Parse lines from ``pos``; return ``(rows, pos, line, status, field)``.
 
-    Stops at the end of ``buf`` (OK) or at the start of a line it cannot take (a status).
+    Stops at the end of ``buf`` (OK), when ``out`` is full (OK with ``pos`` short of the end),
+    or at the start of a line it cannot take (a status).
     """
     n = buf.shape[0]
     while pos < n:
+        if r + 2 > out.shape[0]:
+            return r, pos, line, 0, -1  # out is full: the caller continues with a new one
         end, nxt = line_end(buf, pos)
         if end == pos:
             pos, line = nxt, line + 1
@@ -226,39 +229,27 @@ class TardisReader:
         last_local = np.zeros(1, dtype=np.int64)
         fs, fe = np.zeros(8, np.int64), np.zeros(8, np.int64)
         trades = self.data_type == "trades"
-        for buf, first_line in iter_line_blocks(self.path, self.chunk_bytes, skip_lines=1):
-            out = np.zeros(2 * (int(np.count_nonzero(buf == 10)) + 1), dtype=EVENT_DTYPE)
+        for buf, first_line, lines in iter_line_blocks(self.path, self.chunk_bytes, skip_lines=1):
+            out = np.zeros(lines + 16, dtype=EVENT_DTYPE)
             pos, line, r = 0, first_line, 0
             while True:
                 r, pos, line, status, fld = _scan(
-                    buf,
-                    pos,
-                    line,
-                    r,
-                    trades,
-                    self._keys,
-                    self._key_len,
-                    self._n_keys,
-                    self._key_inst,
-                    res.tick_mantissa,
-                    res.tick_exponent,
-                    res.lot_mantissa,
-                    res.lot_exponent,
-                    res.venue,
-                    state,
-                    last_local,
-                    out,
-                    fs,
-                    fe,
-                    POW10,
-                )
-                if status == ScanStatus.OK:
+                    buf, pos, line, r, trades, self._keys, self._key_len, self._n_keys,
+                    self._key_inst, res.tick_mantissa, res.tick_exponent, res.lot_mantissa,
+                    res.lot_exponent, res.venue, state, last_local, out, fs, fe, POW10,
+                )  # fmt: skip
+                if status == ScanStatus.NEED_SYMBOL:
+                    raw = bytes(buf[pos : pos + 4096]).split(b"\n", 1)[0].split(b",")
+                    self._learn(b",".join(raw[:2]), f"{self.path}:{line}")
+                    continue
+                if status != ScanStatus.OK:
+                    raise self._error(line, line_text(buf, pos), status, fld)
+                if pos >= buf.shape[0]:
                     break
-                text = line_text(buf, pos)
-                if status != ScanStatus.NEED_SYMBOL:
-                    raise self._error(line, text, status, fld)
-                key = text.encode().split(b",")
-                self._learn(b",".join(key[:2]), f"{self.path}:{line}")
+                self.rows += r  # out is full (snapshot resets add rows): hand it over
+                yield out[:r]
+                out = np.zeros(lines + 16, dtype=EVENT_DTYPE)
+                r = 0
             self.rows += r
             if r:
                 yield out[:r]

@@ -14,7 +14,7 @@ class NaiveBook:
     """A dict book implementing the window policy documented in ``bot.core.book``."""
 
     window: int
-    base: int = 0
+    base: int | None = None  # None: cleared, the first level centres the window
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
     dropped: int = 0
@@ -26,13 +26,17 @@ class NaiveBook:
             return BookStatus.INVALID
         levels = self.bids if side == 0 else self.asks
         status = BookStatus.OK
-        if qty > 0 and not self.bids and not self.asks:
+        if self.base is None:
+            if qty == 0:
+                return BookStatus.OK
             self.base = price - self.window // 2
         idx = price - self.base
         if not 0 <= idx < self.window:
             if qty == 0:
                 return BookStatus.OK
-            if (side == 0 and idx < 0) or (side == 1 and idx >= self.window):
+            if not self.bids and not self.asks:
+                self.base = price - self.window // 2
+            elif (side == 0 and idx < 0) or (side == 1 and idx >= self.window):
                 self.dropped += 1
                 return BookStatus.DROPPED_FAR
             else:
@@ -52,6 +56,7 @@ class NaiveBook:
     def clear(self) -> None:
         self.bids.clear()
         self.asks.clear()
+        self.base = None
         self.valid = True
 
     def best_bid(self) -> int | None:

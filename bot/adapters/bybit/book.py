@@ -1,0 +1,317 @@
+"""Bybit v5 book sync: one numba kernel from an ``orderbook.*`` frame to an updated book.
+
+Rules (PROTOCOLS.md 2.4): the first message after subscribing is ``type:"snapshot"``; a snapshot
+at any time (or a delta with ``u == 1``, a service restart) replaces the book; every delta must
+carry ``u == previous u + 1`` (contiguous in the real captures), otherwise it is a gap and the
+instrument resubscribes to get a new snapshot. Size ``"0"`` deletes a level. Key order differs
+between channels, so the scanner reads keys in any order.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+from numba import njit
+
+from bot.adapters.jsonscan import (
+    apply_rows,
+    bytes_equal,
+    mark_batch_end,
+    ms_to_ns,
+    parse_int,
+    parse_levels,
+    skip_ws,
+    string_end,
+    value_end,
+    write_row,
+)
+from bot.core.book import ST_VALID, check_book
+
+SY_PHASE = 0
+SY_LAST_U = 1
+SY_TICK_M = 2
+SY_TICK_E = 3
+SY_LOT_M = 4
+SY_LOT_E = 5
+SY_SYMLEN = 6
+SY_INST = 7
+N_SY = 8
+
+PHASE_WAIT = 0
+"""Waiting for a snapshot (after connect or a gap): deltas are dropped."""
+PHASE_SYNCED = 1
+
+
+class BookStatus(IntEnum):
+    """What ``book_message`` did with a frame (``res[R_STATUS]``)."""
+
+    APPLIED = 0
+    NOT_BOOK = 1
+    """A JSON object whose topic is not ``orderbook.*``: the slow path classifies it."""
+    REJECTED = 2
+    UNKNOWN_SYMBOL = 3
+    WAITING = 4
+    """A delta before the snapshot, or a duplicate of an applied one: dropped."""
+    GAP = 5
+    BAD_LEVEL = 6
+    CROSSED = 7
+
+
+R_STATUS = 0
+R_LOCAL = 1
+R_U = 2
+R_EXPECTED = 3
+R_SNAPSHOT = 4
+_F_MASK = 8
+_F_TOPIC_S = 9
+_F_TOPIC_E = 10
+_F_TYPE_S = 11
+_F_TS = 12
+_F_CTS = 13
+_F_DATA_S = 14
+_F_DATA_E = 15
+_F_SYM_S = 16
+_F_SYM_E = 17
+_F_B_S = 18
+_F_B_E = 19
+_F_A_S = 20
+_F_A_E = 21
+_F_U = 22
+_F_SEQ = 23
+N_RES = 24
+
+_M_TOPIC = 1
+_M_TYPE = 2
+_M_TS = 4
+_M_CTS = 8
+_M_DATA = 16
+_M_SYM = 32
+_M_B = 64
+_M_A = 128
+_M_U = 256
+
+_VENUE = 2  # VenueId.BYBIT
+_MS = 1_000_000
+
+_ORDERBOOK = np.frombuffer(b"orderbook.", dtype=np.uint8).reshape(1, 10).copy()
+"""Constant topic prefix (never mutated, safe to freeze into the kernel)."""
+
+
+@njit(cache=True, nogil=True)
+def _keys(buf: np.ndarray, s: int, e: int, res: np.ndarray, inner: bool) -> bool:
+    """Record the spans / values of the keys Bybit book frames use (top level or ``data``)."""
+    i = skip_ws(buf, s, e)
+    if i >= e or buf[i] != 123:
+        return False
+    i = skip_ws(buf, i + 1, e)
+    if i < e and buf[i] == 125:
+        return True
+    while i < e:
+        if buf[i] != 34:
+            return False
+        ks = i + 1
+        ke = string_end(buf, i, e)
+        if ke < 0:
+            return False
+        i = skip_ws(buf, ke + 1, e)
+        if i >= e or buf[i] != 58:
+            return False
+        vs = skip_ws(buf, i + 1, e)
+        ve = value_end(buf, vs, e)
+        if ve < 0:
+            return False
+        klen = ke - ks
+        k0 = buf[ks] if klen > 0 else 0
+        is_str = buf[vs] == 34
+        if inner:
+            if klen == 1 and k0 == 115 and is_str:  # s
+                res[_F_SYM_S] = vs + 1
+                res[_F_SYM_E] = ve - 1
+                res[_F_MASK] |= _M_SYM
+            elif klen == 1 and k0 == 98:  # b
+                res[_F_B_S] = vs
+                res[_F_B_E] = ve
+                res[_F_MASK] |= _M_B
+            elif klen == 1 and k0 == 97:  # a
+                res[_F_A_S] = vs
+                res[_F_A_E] = ve
+                res[_F_MASK] |= _M_A
+            elif klen == 1 and k0 == 117:  # u
+                value, ok = parse_int(buf, vs, ve)
+                if not ok:
+                    return False
+                res[_F_U] = value
+                res[_F_MASK] |= _M_U
+            elif klen == 3 and k0 == 115 and buf[ks + 1] == 101:  # seq
+                value, ok = parse_int(buf, vs, ve)
+                if ok:
+                    res[_F_SEQ] = value
+        elif klen == 5 and k0 == 116 and buf[ks + 1] == 111 and is_str:  # topic
+            res[_F_TOPIC_S] = vs + 1
+            res[_F_TOPIC_E] = ve - 1
+            res[_F_MASK] |= _M_TOPIC
+        elif klen == 4 and k0 == 116 and buf[ks + 1] == 121 and is_str:  # type
+            res[_F_TYPE_S] = vs + 1
+            res[_F_MASK] |= _M_TYPE
+        elif klen == 4 and k0 == 100 and buf[ks + 1] == 97:  # data
+            res[_F_DATA_S] = vs
+            res[_F_DATA_E] = ve
+            res[_F_MASK] |= _M_DATA
+        elif klen == 2 and k0 == 116 and buf[ks + 1] == 115:  # ts
+            value, ok = parse_int(buf, vs, ve)
+            if ok:
+                res[_F_TS] = value
+                res[_F_MASK] |= _M_TS
+        elif klen == 3 and k0 == 99 and buf[ks + 1] == 116:  # cts
+            value, ok = parse_int(buf, vs, ve)
+            if ok:
+                res[_F_CTS] = value
+                res[_F_MASK] |= _M_CTS
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        return i < e and buf[i] == 125
+    return False
+
+
+@njit(cache=True, nogil=True)
+def book_message(
+    buf: np.ndarray,
+    end: int,
+    rows: np.ndarray,
+    n: int,
+    sync: np.ndarray,
+    symtab: np.ndarray,
+    qty: np.ndarray,
+    state: np.ndarray,
+    pow10: np.ndarray,
+    ts_local_ns: int,
+    res: np.ndarray,
+) -> int:
+    """Scan, sequence-check, convert and apply one ``orderbook.*`` frame; return the row count.
+
+    ``res[R_STATUS]`` holds a ``BookStatus``, ``res[R_LOCAL]`` the row in ``sync``,
+    ``res[R_U]``/``res[R_EXPECTED]`` the update ids for logs, ``res[R_SNAPSHOT]`` 1 for a
+    snapshot. Rows are kept only for APPLIED and CROSSED.
+    """
+    for k in range(N_RES):
+        res[k] = 0
+    res[R_LOCAL] = -1
+    res[R_STATUS] = 2
+    if not _keys(buf, 0, end, res, False):
+        return n
+    mask = res[_F_MASK]
+    if (mask & _M_TOPIC) == 0 or res[_F_TOPIC_E] - res[_F_TOPIC_S] < 10:
+        res[R_STATUS] = 1
+        return n
+    if not bytes_equal(buf, res[_F_TOPIC_S], res[_F_TOPIC_S] + 10, _ORDERBOOK, 0, 10):
+        res[R_STATUS] = 1
+        return n
+    if (mask & _M_TYPE) == 0 or (mask & _M_DATA) == 0:
+        return n
+    if not _keys(buf, res[_F_DATA_S], res[_F_DATA_E], res, True):
+        return n
+    mask = res[_F_MASK]
+    need = _M_SYM | _M_B | _M_A | _M_U
+    if (mask & need) != need:
+        return n
+    t0 = buf[res[_F_TYPE_S]]
+    if t0 != 115 and t0 != 100:  # "snapshot" / "delta"
+        return n
+    u = res[_F_U]
+    snapshot = t0 == 115 or u == 1
+    res[R_U] = u
+    res[R_SNAPSHOT] = 1 if snapshot else 0
+    local = -1
+    for k in range(sync.shape[0]):
+        if bytes_equal(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, k, sync[k, SY_SYMLEN]):
+            local = k
+            break
+    if local < 0:
+        res[R_STATUS] = 3
+        return n
+    res[R_LOCAL] = local
+    if not snapshot:
+        if sync[local, SY_PHASE] != PHASE_SYNCED:
+            res[R_STATUS] = 4
+            return n
+        res[R_EXPECTED] = sync[local, SY_LAST_U] + 1
+        if u <= sync[local, SY_LAST_U]:
+            res[R_STATUS] = 4  # a duplicate of an applied delta: dropped
+            return n
+        if u != sync[local, SY_LAST_U] + 1:
+            res[R_STATUS] = 5
+            return n
+    inst = sync[local, SY_INST]
+    ts_exch = ms_to_ns(res[_F_CTS] if mask & _M_CTS else res[_F_TS])
+    if ts_exch < 0:
+        return n
+    flags = 1 if snapshot else 0  # SNAPSHOT
+    start = n
+    if snapshot:
+        if n >= rows.shape[0]:
+            return n
+        write_row(rows, n, 3, flags, _VENUE, inst, ts_exch, ts_local_ns, 0, 0, u)  # BOOK_CLEAR
+        start = n + 1
+    tick_m = sync[local, SY_TICK_M]
+    tick_e = sync[local, SY_TICK_E]
+    lot_m = sync[local, SY_LOT_M]
+    lot_e = sync[local, SY_LOT_E]
+    n1, st = parse_levels(
+        buf,
+        res[_F_B_S],
+        res[_F_B_E],
+        1,
+        flags,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        u,
+        rows,
+        start,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 6
+        return n
+    n2, st = parse_levels(
+        buf,
+        res[_F_A_S],
+        res[_F_A_E],
+        2,
+        flags,
+        _VENUE,
+        inst,
+        tick_m,
+        tick_e,
+        lot_m,
+        lot_e,
+        ts_exch,
+        ts_local_ns,
+        u,
+        rows,
+        n1,
+        pow10,
+    )
+    if st != 0:
+        res[R_STATUS] = 6
+        return n
+    mark_batch_end(rows, n, n2, 2)
+    apply_rows(qty, state, rows, n, n2)
+    state[inst, 7] = ts_local_ns  # ST_LAST_TS
+    sync[local, SY_LAST_U] = u
+    sync[local, SY_PHASE] = PHASE_SYNCED
+    check = check_book(state, inst)
+    if check == 1 or check == 2:
+        state[inst, ST_VALID] = 0
+        res[R_STATUS] = 7
+    else:
+        res[R_STATUS] = 0
+    return n2

@@ -1,0 +1,24 @@
+"""Error classes shared by every venue adapter (each venue's ``errors.py`` re-exports them).
+
+The supervisor classifies failures by these types: a ``RetryableError`` backs off and retries, a
+``FatalError`` stops the feed with a clear message, an ``UnknownOutcomeError`` (order path) leaves
+an order in flight until reconciliation settles it.
+"""
+
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base class of venue adapter errors. Messages never contain secrets."""
+
+
+class RetryableError(AdapterError):
+    """A transient failure (disconnect, 5xx, timeout, rate limit): retry with backoff."""
+
+
+class FatalError(AdapterError):
+    """A failure retrying cannot fix (unknown symbol, rejected subscription, bad config)."""
+
+
+class UnknownOutcomeError(AdapterError):
+    """The venue may or may not have acted on a request (order path): reconcile."""

@@ -1,0 +1,40 @@
+"""OKX book sync: ``books`` snapshot/update with seqId/prevSeqId and the CRC32 checksum.
+
+Rules (PROTOCOLS.md 3.4): a snapshot (``prevSeqId == -1``) replaces the book and sets the
+sequence; each update's ``prevSeqId`` must equal the last applied ``seqId``, otherwise it is a
+gap. An update with ``seqId == prevSeqId`` and no levels is a heartbeat; an update whose
+``seqId`` is smaller than its ``prevSeqId`` follows a sequence reset after maintenance and is
+accepted. Frames recorded before OKX added seqId carry none: then only the checksum guards the
+book. A checksum of 0 (OKX stops sending them on 2026-06-23) is not verified.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.adapters.base import EventBuffer
+from bot.adapters.bookfeed import BookSync
+from bot.adapters.okx import schemas
+from bot.adapters.pushfeed import apply_book_push
+
+if TYPE_CHECKING:
+    from bot.adapters.okx.feed import OkxFeed
+
+
+def on_books(
+    feed: OkxFeed, sync: BookSync, action: str, data: schemas.BookData,
+    ts_local_ns: int, out: EventBuffer,
+) -> None:  # fmt: skip
+    """Apply one ``books`` data entry to ``sync``'s book, or invalidate it."""
+
+    def sequence_ok() -> bool:
+        last, prev = sync.last_seq, data.prevSeqId
+        if prev is None or last is None or prev == last:
+            return True
+        feed.gap(sync, ts_local_ns, out, expected=last, got=prev)
+        return False
+
+    apply_book_push(
+        feed, sync, action, data, seq=data.seqId, sequence_ok=sequence_ok,
+        ts_local_ns=ts_local_ns, out=out,
+    )  # fmt: skip

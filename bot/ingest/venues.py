@@ -1,0 +1,114 @@
+"""Venue registry for ingest: build a feed and fetch instrument specs by venue id.
+
+The composition root (CLI, app) picks venues by their config name; each entry knows how to
+construct the venue's feed over shared books and where its exchange-info endpoint is. Part B's
+venues register here the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from bot.adapters import binance_usdm, bybit
+from bot.adapters.base import InstrumentRef, MarketDataFeed
+from bot.adapters.binance_usdm import constants as binance_c
+from bot.adapters.bybit import constants as bybit_c
+from bot.adapters.errors import FatalError, RetryableError
+from bot.core.instruments import InstrumentSpec
+
+FeedFactory = Callable[..., MarketDataFeed]
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEntry:
+    """How to build one venue's feed and read its instrument specs."""
+
+    name: str
+    make_feed: FeedFactory
+    """``make_feed(refs, qty, state, **overrides)``; overrides are the feed's keyword options."""
+    rest_base_url: str
+    specs_paths: Callable[[Sequence[str]], list[str]]
+    """REST paths whose bodies together hold the specs of the given symbols."""
+    parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
+    url_options: tuple[str, str]
+    """Names of the feed's (WebSocket URL, REST URL) keyword options, for loopback overrides."""
+
+
+VENUES: dict[str, VenueEntry] = {
+    "binance-usdm": VenueEntry(
+        name="binance-usdm",
+        make_feed=binance_usdm.BinanceUsdmFeed,
+        rest_base_url=binance_c.REST_BASE_URL,
+        specs_paths=lambda symbols: [binance_c.EXCHANGE_INFO_PATH],
+        parse_specs=binance_usdm.parse_exchange_info,
+        url_options=("ws_base_url", "rest_base_url"),
+    ),
+    "bybit": VenueEntry(
+        name="bybit",
+        make_feed=bybit.BybitFeed,
+        rest_base_url=bybit_c.REST_BASE_URL,
+        specs_paths=lambda symbols: [
+            f"{bybit_c.INSTRUMENTS_PATH}?category=linear&symbol={s}" for s in symbols
+        ],
+        parse_specs=bybit.parse_instruments_info,
+        url_options=("ws_url", "rest_base_url"),
+    ),
+}
+
+
+def venue(name: str) -> VenueEntry:
+    """Return the registry entry of venue ``name`` or raise ``ValueError`` listing known ones."""
+    entry = VENUES.get(name)
+    if entry is None:
+        raise ValueError(f"unknown venue {name!r}; supported: {', '.join(sorted(VENUES))}")
+    return entry
+
+
+def build_feed(
+    name: str,
+    specs: Sequence[InstrumentSpec],
+    qty: np.ndarray,
+    state: np.ndarray,
+    *,
+    first_instrument: int = 0,
+    **options: Any,
+) -> MarketDataFeed:
+    """Build venue ``name``'s feed for ``specs`` (instrument ids from ``first_instrument``)."""
+    refs = [InstrumentRef.of(first_instrument + k, s) for k, s in enumerate(specs)]
+    return venue(name).make_feed(refs, qty, state, **options)
+
+
+async def fetch_specs(
+    http: aiohttp.ClientSession,
+    name: str,
+    symbols: Sequence[str],
+    *,
+    rest_base_url: str | None = None,
+    timeout_s: float = 15.0,
+) -> list[InstrumentSpec]:
+    """GET the venue's exchange-info endpoint(s); return the specs of ``symbols`` in order."""
+    entry = venue(name)
+    base = (rest_base_url or entry.rest_base_url).rstrip("/")
+    found: dict[str, InstrumentSpec] = {}
+    paths = entry.specs_paths(symbols)
+    for index, path in enumerate(paths):
+        try:
+            async with asyncio.timeout(timeout_s), http.get(base + path) as reply:
+                body = await reply.read()
+                status = reply.status
+        except (aiohttp.ClientError, OSError, TimeoutError) as e:
+            raise RetryableError(
+                f"{name}: instrument specs unavailable ({type(e).__name__})"
+            ) from None
+        if status != 200:
+            raise FatalError(f"{name}: instrument specs request {path} answered HTTP {status}")
+        wanted = symbols if len(paths) == 1 else [symbols[index]]
+        for spec in entry.parse_specs(body, wanted):
+            found[spec.symbol] = spec
+    return [found[s] for s in symbols]

@@ -1,0 +1,1 @@
+"""Prometheus metrics: every metric is declared in ``registry``; the core never touches them."""

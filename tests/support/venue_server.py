@@ -1,0 +1,215 @@
+"""A loopback venue server (aiohttp on 127.0.0.1, ephemeral port) that replays captures.
+
+Each venue plugs in a ``VenueProtocol`` (which WebSocket paths it serves, how it answers client
+frames such as pings and subscriptions, which REST bodies it serves). Tests describe what every
+connection sees as a ``Script`` of ``Action`` s: send a frame, send garbage, close mid-stream,
+pause, send a protocol ping and wait for the pong. REST endpoints can be slowed down or made to
+fail a number of times. The server records what clients sent, so tests can assert on keepalives
+and resubscriptions. Part B's venues reuse this with their own ``VenueProtocol``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One step of a connection script."""
+
+    kind: str
+    """send | send_bytes | garbage | close | sleep | ping | hold"""
+    data: str | bytes = ""
+    seconds: float = 0.0
+
+
+def send(frame: str) -> Action:
+    """Send a text frame."""
+    return Action("send", frame)
+
+
+def send_gzip(frame: str) -> Action:
+    """Send a gzip-compressed binary frame (BingX framing)."""
+    return Action("send_bytes", gzip.compress(frame.encode()))
+
+
+def garbage(data: str = '{"stream":"x","data":{"e":"depthUpdate","b":[["1"') -> Action:
+    """Send a malformed text frame."""
+    return Action("garbage", data)
+
+
+def close() -> Action:
+    """Close the connection from the server side (disconnect mid-stream)."""
+    return Action("close")
+
+
+def sleep(seconds: float) -> Action:
+    """Pause the script."""
+    return Action("sleep", seconds=seconds)
+
+
+def ping() -> Action:
+    """Send a protocol ping frame (the client must answer with a pong frame)."""
+    return Action("ping")
+
+
+def hold() -> Action:
+    """Stop sending but keep the connection open (a silent, stale connection)."""
+    return Action("hold")
+
+
+@dataclass
+class VenueProtocol:
+    """How one venue frames things on the wire."""
+
+    ws_paths: Sequence[str]
+    reply: Callable[[str], Sequence[str]] = lambda text: ()
+    """Frames to send in answer to a client text frame (pong, subscribe ack, a new snapshot)."""
+
+
+@dataclass
+class RestRoute:
+    """REST bodies served for a path (query included), optionally slow or failing.
+
+    The k-th successful request gets ``bodies[min(k, len - 1)]``.
+    """
+
+    bodies: Sequence[bytes]
+    delay_s: float = 0.0
+    fail_first: int = 0
+    fail_status: int = 500
+    served: int = 0
+    failed: int = 0
+
+
+@dataclass
+class ConnectionLog:
+    """What one client connection did."""
+
+    path: str
+    received: list[str] = field(default_factory=list)
+    pongs: int = 0
+    closed_by_client: bool = False
+
+
+class LoopbackVenue:
+    """Serve scripted WebSocket sessions and REST bodies on 127.0.0.1."""
+
+    def __init__(self, protocol: VenueProtocol, scripts: Sequence[Sequence[Action]]) -> None:
+        self.protocol = protocol
+        self.scripts: dict[str, list[Sequence[Action]]] = {}
+        self.default_scripts = list(scripts)
+        self.rest: dict[str, RestRoute] = {}
+        self.connections: list[ConnectionLog] = []
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._open: set[web.WebSocketResponse] = set()
+        self.port = 0
+
+    def script_for(self, path: str, scripts: Sequence[Sequence[Action]]) -> None:
+        """Give connections on ``path`` their own scripts (k-th connection: k-th script)."""
+        self.scripts[path] = list(scripts)
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connections_on(self, path: str) -> list[ConnectionLog]:
+        return [c for c in self.connections if c.path == path]
+
+    async def __aenter__(self) -> LoopbackVenue:
+        app = web.Application()
+        for path in self.protocol.ws_paths:
+            app.router.add_get(path, self._ws)
+        app.router.add_route("GET", "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._open):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        key = request.path_qs
+        route = self.rest.get(key)
+        if route is None:
+            return web.Response(status=404, text="unknown path")
+        if route.delay_s:
+            await asyncio.sleep(route.delay_s)
+        if route.failed < route.fail_first:
+            route.failed += 1
+            return web.Response(status=route.fail_status, text="injected failure")
+        body = route.bodies[min(route.served, len(route.bodies) - 1)]
+        route.served += 1
+        return web.Response(body=body, content_type="application/json")
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        self._open.add(ws)
+        log = ConnectionLog(path=request.path)
+        self.connections.append(log)
+        index = len(self.connections_on(request.path)) - 1
+        scripts = self.scripts.get(request.path, self.default_scripts)
+        script = scripts[min(index, len(scripts) - 1)] if scripts else []
+        player = asyncio.create_task(self._play(ws, script, log))
+        self._tasks.add(player)
+        player.add_done_callback(self._tasks.discard)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    log.received.append(msg.data)
+                    for answer in self.protocol.reply(msg.data):
+                        await ws.send_str(answer)
+                elif msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+                elif msg.type == WSMsgType.PONG:
+                    log.pongs += 1
+            log.closed_by_client = not player.done()
+        finally:
+            player.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await player
+            self._open.discard(ws)
+        return ws
+
+    async def _play(
+        self, ws: web.WebSocketResponse, script: Sequence[Action], log: ConnectionLog
+    ) -> None:
+        try:
+            for action in script:
+                if ws.closed:
+                    return
+                if action.kind in ("send", "garbage"):
+                    await ws.send_str(str(action.data))
+                elif action.kind == "send_bytes":
+                    await ws.send_bytes(bytes(action.data))  # type: ignore[arg-type]
+                elif action.kind == "sleep":
+                    await asyncio.sleep(action.seconds)
+                elif action.kind == "ping":
+                    await ws.ping(b"keepalive")
+                elif action.kind == "close":
+                    await ws.close()
+                    return
+                elif action.kind == "hold":
+                    await asyncio.Event().wait()
+            await asyncio.Event().wait()  # script done: stay open, silent
+        except (ConnectionResetError, RuntimeError):
+            return
