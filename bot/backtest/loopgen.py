@@ -41,8 +41,7 @@ def _dependency_hash(strategy: ModuleType) -> str:
     digest = hashlib.sha256()
     here = Path(template_module.__file__).parent
     core = here.parent / "core"
-    paths = [Path(template_module.__file__), here / "sim_venue.py", Path(str(strategy.__file__))]
-    paths += sorted(core.glob("*.py"))
+    paths = sorted(here.glob("*.py")) + sorted(core.glob("*.py")) + [Path(str(strategy.__file__))]
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
