@@ -121,7 +121,9 @@ class WsBookFeed:
             sync.synced = False
             sync.last_seq = None
             sync.resync_requested = False
+            self.forget(sync)
             self.state[inst, ST_VALID] = 0
+            self.count("connect")  # one per book, as every venue counts it
             out.append(
                 EventKind.BOOK_INVALID, inst, 0, ts_local_ns, flags=_BATCH_END, venue=self.venue
             )

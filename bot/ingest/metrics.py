@@ -60,7 +60,7 @@ class FeedMetrics:
                 counter.labels(self.venue).inc(delta)
             self._last[name] = value
         resync_reasons = ("connect", "gap", "crossed", "malformed", "stale", "bbo_mismatch",
-                          "checksum", "queue_overflow")  # fmt: skip
+                          "checksum", "checksum_format", "unknown_id", "queue_overflow")  # fmt: skip
         for reason in resync_reasons:
             value = stats.by_reason.get(reason, 0)
             delta = value - self._last_reasons.get(reason, 0)

@@ -83,12 +83,6 @@ class BitmexFeed(WsBookFeed):
             orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")
         ]
 
-    def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
-        """Forget sync state and every remembered id."""
-        super().on_connect(ts_local_ns, out, url=url)
-        for ids in self.ids.values():
-            ids.clear()
-
     def forget(self, sync: BookSync) -> None:
         """Forget the ids of ``sync``'s book (the next partial brings them all again)."""
         self.ids[sync.ref.instrument].clear()
