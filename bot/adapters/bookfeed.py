@@ -32,6 +32,7 @@ from bot.adapters.base import (
     InstrumentRef,
     SnapshotRequest,
 )
+from bot.adapters.jsonscan import apply_rows
 from bot.core.book import ST_LAST_TS, ST_VALID, BookCheck, check_book
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.ticks import POW10
@@ -287,7 +288,7 @@ class WsBookFeed:
             out.n = n
         if out.n > start:
             out.rows["flags"][out.n - 1] |= _BATCH_END
-        refused = levels.apply_rows(self.qty, self.state, out.rows, start, out.n)
+        refused = apply_rows(self.qty, self.state, out.rows, start, out.n)
         if refused:
             self.count("level_refused")
         if snapshot and self.checksums:

@@ -19,7 +19,7 @@ from bot.adapters.base import EventBuffer
 from bot.adapters.bitmex import schemas
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync
 from bot.adapters.fixed import exact_units, iso_to_ns
-from bot.adapters.levels import apply_rows
+from bot.adapters.jsonscan import apply_rows
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 
 if TYPE_CHECKING:
