@@ -53,6 +53,9 @@ def main(argv: list[str]) -> int:
             f"{row['unit']:<10} {_fmt(base['median']) if base else '':>12}  {ratio}"
             + (f"  vs {base['name']}" if base else "")
         )
+    for row in rows:
+        if row.get("note"):
+            print(f"  note ({row['name']}): {row['note']}")
     payload = {
         "machine": machine(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -21,6 +21,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -162,10 +163,51 @@ asyncio.run(main())
 """
 
 
+def ensure_cryptofeed() -> str | None:
+    """Create ``benchmarks/.venvs/cryptofeed`` with cryptofeed in it unless it exists.
+
+    cryptofeed pins its own dependency versions, so it never goes into the project's venv.
+    Returns None when ready, else a note saying why the comparison is skipped: offline (pip
+    cannot reach the registry), opted out (``TICKBOT_BENCH_CRYPTOFEED=0``), or a failed install.
+    A failed attempt leaves no half-built venv behind, so the next run tries again.
+    """
+    if CRYPTOFEED_PY.exists():
+        return None
+    if os.environ.get("TICKBOT_BENCH_CRYPTOFEED", "1") == "0":
+        return "cryptofeed comparison skipped (TICKBOT_BENCH_CRYPTOFEED=0)"
+    venv_dir = CRYPTOFEED_PY.parent.parent
+    sys.stderr.write(f"# installing cryptofeed into {venv_dir} (once) ...\n")
+    pip = [str(CRYPTOFEED_PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--timeout", "15", "--retries", "1", "cryptofeed"]  # fmt: skip
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True,
+                       capture_output=True, timeout=120)  # fmt: skip
+        proc = subprocess.run(pip, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        shutil.rmtree(venv_dir, ignore_errors=True)
+        return f"cryptofeed comparison skipped: could not create its venv ({e})"
+    if proc.returncode != 0:
+        shutil.rmtree(venv_dir, ignore_errors=True)
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        offline = any(
+            w in proc.stderr
+            for w in (
+                "NewConnectionError",
+                "Could not find a version",
+                "No matching distribution",
+                "Temporary failure",
+            )
+        )
+        why = "offline: pip cannot reach the package index" if offline else "pip install failed"
+        return f"cryptofeed comparison skipped ({why}: {last})"
+    return None
+
+
 def bench_cryptofeed(frames: list[str], tmp: Path) -> tuple[list[int] | None, str]:
     """Run cryptofeed's BinanceFutures.message_handler in its own venv; (samples, note)."""
-    if not CRYPTOFEED_PY.exists():
-        return None, "cryptofeed venv missing (pip install cryptofeed into benchmarks/.venvs)"
+    note = ensure_cryptofeed()
+    if note is not None:
+        return None, note
     frames_path = tmp / "frames.json"
     snap_path = tmp / "snapshot.json"
     frames_path.write_text(json.dumps(frames))

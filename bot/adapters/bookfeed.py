@@ -6,8 +6,12 @@ A venue feed decodes its own envelopes and sequence fields, then calls ``apply_l
 arrays as raw JSON bytes) or appends rows itself (BitMEX) and calls ``finish_book_message``.
 Everything that goes wrong ends in ``invalidate``: the instrument's book is marked invalid in the
 shared state array, a ``BOOK_INVALID`` row is emitted, the reason is counted and logged, and the
-venue's unsubscribe + subscribe frames for that instrument are queued in ``outgoing_messages``
+venue's unsubscribe + subscribe frames for that instrument are queued for ``take_outgoing``
 (the fresh subscription starts with a snapshot). Other instruments are not touched.
+
+Every accepted book message stamps ``state[inst, ST_LAST_TS]`` with its receive time (also when it
+carries no level, like OKX's heartbeat update), which the supervisor's per-instrument staleness
+monitor watches; ``resync`` is the supervisor's way in to the same recovery path.
 """
 
 from __future__ import annotations
@@ -21,8 +25,15 @@ import msgspec
 import numpy as np
 
 from bot.adapters import levels
-from bot.adapters.base import EventBuffer, FeedStats, InstrumentRef, SnapshotRequest
-from bot.core.book import ST_VALID, BookCheck, check_book
+from bot.adapters.base import (
+    ConnectionPolicy,
+    EventBuffer,
+    FeedStats,
+    InstrumentRef,
+    SnapshotRequest,
+)
+from bot.adapters.jsonscan import apply_rows
+from bot.core.book import ST_LAST_TS, ST_VALID, BookCheck, check_book
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.ticks import POW10
 
@@ -72,7 +83,11 @@ class WsBookFeed:
     """Whether the venue's book messages carry a CRC32 checksum to verify (OKX, Bitget)."""
 
     def __init__(
-        self, instruments: Sequence[InstrumentRef], qty: np.ndarray, state: np.ndarray
+        self,
+        instruments: Sequence[InstrumentRef],
+        qty: np.ndarray,
+        state: np.ndarray,
+        policy: ConnectionPolicy,
     ) -> None:
         if not instruments:
             raise ValueError("a feed needs at least one instrument")
@@ -84,6 +99,7 @@ class WsBookFeed:
                 )
         self.qty = qty
         self.state = state
+        self.policy = policy
         self.stats = FeedStats()
         self.refs = tuple(instruments)
         self.by_symbol = {ref.spec.symbol: ref for ref in instruments}
@@ -96,14 +112,19 @@ class WsBookFeed:
 
     # -- MarketDataFeed contract -------------------------------------------------------------
 
-    def on_connect(self, ts_local_ns: int, out: EventBuffer) -> None:
-        """Forget sync state: every book waits for the snapshot its new subscription sends."""
+    def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Forget sync state: every book waits for the snapshot its new subscription sends.
+
+        These venues carry every book on their one connection, so ``url`` is not needed.
+        """
         self._outgoing.clear()
         for inst, sync in self.sync.items():
             sync.synced = False
             sync.last_seq = None
             sync.resync_requested = False
+            self.forget(sync)
             self.state[inst, ST_VALID] = 0
+            self.count("connect")  # one per book, as every venue counts it
             out.append(
                 EventKind.BOOK_INVALID, inst, 0, ts_local_ns, flags=_BATCH_END, venue=self.venue
             )
@@ -122,16 +143,32 @@ class WsBookFeed:
         """Return the instruments whose book is not in sync right now."""
         return [i for i, s in self.sync.items() if not s.synced or self.state[i, ST_VALID] == 0]
 
-    def outgoing_messages(self) -> Sequence[str]:
+    def take_outgoing(self) -> Sequence[str]:
         """Return and clear the frames to send now (resubscribes, heartbeat replies)."""
+        if not self._outgoing:
+            return ()
         frames, self._outgoing = self._outgoing, []
         return frames
+
+    def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
+        """Invalidate ``instrument``'s book and resubscribe it (supervisor: stale, overflow)."""
+        sync = self.sync.get(instrument)
+        if sync is None:
+            self.count("resync_unknown_instrument")
+            return
+        logger.warning(
+            "%s %s: resync requested (%s)", self.venue.label, sync.ref.spec.symbol, reason
+        )
+        self.invalidate(sync, reason, ts_local_ns, out)
 
     # -- for venue feeds ---------------------------------------------------------------------
 
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Return the frames that make the venue send a fresh book snapshot for ``ref``."""
         raise NotImplementedError
+
+    def forget(self, sync: BookSync) -> None:
+        """Drop venue-specific per-book state before a resync (BitMEX: the id -> price map)."""
 
     def queue(self, frame: str) -> None:
         """Queue one outgoing frame."""
@@ -177,6 +214,7 @@ class WsBookFeed:
         inst = sync.ref.instrument
         sync.synced = False
         sync.last_seq = None
+        self.forget(sync)
         self.state[inst, ST_VALID] = 0
         out.append(
             EventKind.BOOK_INVALID,
@@ -250,7 +288,7 @@ class WsBookFeed:
             out.n = n
         if out.n > start:
             out.rows["flags"][out.n - 1] |= _BATCH_END
-        refused = levels.apply_rows(self.qty, self.state, out.rows, start, out.n)
+        refused = apply_rows(self.qty, self.state, out.rows, start, out.n)
         if refused:
             self.count("level_refused")
         if snapshot and self.checksums:
@@ -318,7 +356,11 @@ class WsBookFeed:
         out: EventBuffer,
         seq: int = 0,
     ) -> bool:
-        """Run the post-update checks; on success a snapshot makes the book synced again."""
+        """Run the post-update checks; on success a snapshot makes the book synced again.
+
+        Stamps ``ST_LAST_TS`` first: the message arrived, whatever its checks say.
+        """
+        self.state[sync.ref.instrument, ST_LAST_TS] = ts_local_ns
         if checksum is not None and not self.verify_checksum(sync, checksum, ts_local_ns, out, seq):
             return False
         if not self.check_crossed(sync, ts_local_ns, out, seq):

@@ -8,23 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Annotated
 
-import msgspec
 import numpy as np
 
 from bot.adapters.base import EventBuffer, FeedStats, InstrumentRef
 from bot.core.book import ST_VALID
 from bot.core.dtypes import EventFlag, EventKind
 from bot.core.ticks import INT64_MAX, DecimalFormatError, Grid, OffGridError
-
-I64 = Annotated[int, msgspec.Meta(ge=-INT64_MAX, le=INT64_MAX)]
-"""An integer that fits an int64 event field (ids, sequence numbers); larger is malformed."""
-MS = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX // 1_000_000)]
-"""A millisecond timestamp that still fits int64 once converted to nanoseconds."""
-
-FUNDING_GRID = Grid.parse("1e-9")
-"""Funding rates are carried in ``aux`` in units of 1e-9."""
 
 
 def symbol_table(symbols: Sequence[str], width: int) -> tuple[np.ndarray, np.ndarray]:

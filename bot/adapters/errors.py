@@ -2,7 +2,8 @@
 
 The supervisor classifies failures by these types: a ``RetryableError`` backs off and retries, a
 ``FatalError`` stops the feed with a clear message, an ``UnknownOutcomeError`` (order path) leaves
-an order in flight until reconciliation settles it.
+an order in flight until reconciliation settles it. Every venue's ``classify_*`` maps the venue's
+own error codes (REST status, WebSocket error events) onto these classes.
 """
 
 from __future__ import annotations

@@ -6,13 +6,15 @@ call per level; instead the envelope is decoded with ``msgspec.Raw`` for ``asks`
 ``scan_levels`` walks the raw bytes once, converting every price and size exactly with
 ``bot.core.ticks.parse_units`` and writing event rows in place.
 
-The venue checksums (OKX, Bitget) are CRC32 over the *original strings* of the top 25 levels
-(``"0.50"`` is not ``"0.5"``). The book keeps ticks, not strings, so ``book_checksum`` rewrites
-each level from ticks with the venue's number format, which ``scan_levels`` observes on the wire:
-either canonical (no trailing fraction zeros: OKX ``"30244"``, ``"0.08"``) or a fixed number of
-fraction digits per field (Bitget ``"9.970"``). The format is learnt from each snapshot and
-checked on every message; a string that breaks it makes the checksum unverifiable and the feed
-resyncs rather than trust the book. Verified on every message of the real OKX and Bitget captures.
+The byte helpers (whitespace, row writing) are the ones the Binance and Bybit kernels use
+(``bot.adapters.jsonscan``). The venue checksums (OKX, Bitget) are CRC32 over the *original
+strings* of the top 25 levels (``"0.50"`` is not ``"0.5"``). The book keeps ticks, not strings,
+so ``book_checksum`` rewrites each level from ticks with the venue's number format, which
+``scan_levels`` observes on the wire: either canonical (no trailing fraction zeros: OKX
+``"30244"``, ``"0.08"``) or a fixed number of fraction digits per field (Bitget ``"9.970"``). The
+format is learnt from each snapshot and checked on every message; a string that breaks it makes
+the checksum unverifiable and the feed resyncs rather than trust the book. Verified on every
+message of the real OKX and Bitget captures.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from bot.core.book import apply_event, depth
+from bot.adapters.jsonscan import skip_ws, write_row
+from bot.core.book import depth
 from bot.core.ticks import ParseStatus, parse_units
 
 FMT_CANONICAL = -1
@@ -84,13 +87,6 @@ def reset_observations(obs: np.ndarray) -> None:
     obs[OBS_SZ_MAX] = -1
     obs[OBS_SZ_TRAILING] = 0
     obs[OBS_EXPONENT] = 0
-
-
-@njit(cache=True, nogil=True)
-def _skip_ws(buf: np.ndarray, i: int, end: int) -> int:
-    while i < end and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
-        i += 1
-    return i
 
 
 @njit(cache=True, nogil=True)
@@ -164,10 +160,10 @@ def scan_levels(
     room for every level (the caller reserves ``(end - start) // 5 + 1``). Elements after the
     size (OKX order counts) are skipped.
     """
-    i = _skip_ws(buf, start, end)
+    i = skip_ws(buf, start, end)
     if i >= end or buf[i] != 91:
         return n, 10
-    i = _skip_ws(buf, i + 1, end)
+    i = skip_ws(buf, i + 1, end)
     if i < end and buf[i] == 93:
         return n, 0
     while True:
@@ -178,7 +174,7 @@ def scan_levels(
         price_tick = 0
         qty_lot = 0
         while True:
-            i = _skip_ws(buf, i, end)
+            i = skip_ws(buf, i, end)
             s, e, i = _token(buf, i, end)
             if s < 0:
                 return n, 10
@@ -194,7 +190,7 @@ def scan_levels(
                 if qty_lot != 0:
                     _observe(buf, s, e, obs, OBS_SZ_MIN)
             field += 1
-            i = _skip_ws(buf, i, end)
+            i = skip_ws(buf, i, end)
             if i < end and buf[i] == 44:
                 i += 1
                 continue
@@ -204,38 +200,19 @@ def scan_levels(
             return n, 10
         if field < 2 or n >= rows.shape[0]:
             return n, 10
-        row = rows[n]
-        row["kind"] = kind
-        row["flags"] = flags
-        row["venue"] = venue
-        row["instrument"] = inst
-        row["ts_exch_ns"] = ts_exch_ns
-        row["ts_local_ns"] = ts_local_ns
-        row["price_tick"] = price_tick
-        row["qty_lot"] = qty_lot
-        row["seq"] = seq
-        row["aux"] = 0
+        write_row(rows, n, kind, flags, venue, inst, ts_exch_ns, ts_local_ns, price_tick, qty_lot,
+                  seq)  # fmt: skip
         n += 1
-        i = _skip_ws(buf, i, end)
+        i = skip_ws(buf, i, end)
         if i < end and buf[i] == 44:
-            i = _skip_ws(buf, i + 1, end)
+            i = skip_ws(buf, i + 1, end)
             continue
         if i < end and buf[i] == 93:
-            i = _skip_ws(buf, i + 1, end)
+            i = skip_ws(buf, i + 1, end)
             if i != end:
                 return n, 10
             return n, 0
         return n, 10
-
-
-@njit(cache=True, nogil=True)
-def apply_rows(qty: np.ndarray, state: np.ndarray, rows: np.ndarray, start: int, end: int) -> int:
-    """Apply book rows ``rows[start:end]`` to the books; return how many were refused (INVALID)."""
-    refused = 0
-    for i in range(start, end):
-        if apply_event(qty, state, rows, i) == 3:
-            refused += 1
-    return refused
 
 
 @njit(cache=True, nogil=True)

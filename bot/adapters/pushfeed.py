@@ -16,8 +16,8 @@ import orjson
 
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
+from bot.adapters.errors import AdapterError, RetryableError
 from bot.adapters.fixed import ms_to_ns
-from bot.adapters.venue_errors import RetryableError, VenueError
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ChannelPushFeed(WsBookFeed):
     args_per_frame = 50
 
     @staticmethod
-    def classify_error(code: str, message: str) -> VenueError:
+    def classify_error(code: str, message: str) -> AdapterError:
         """Return the error a venue ``error``/``notice`` event stands for."""
         raise NotImplementedError
 

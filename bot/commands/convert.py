@@ -17,17 +17,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``convert`` subcommand."""
     p = subparsers.add_parser(
         "convert",
-        help="convert tardis.dev / Binance CSV (or captures) into an event file",
+        help="convert tardis.dev / Binance CSV or tickbot captures into an event file",
         description="Convert market-data files into one event file, merged by local time. "
         "Inputs stream in chunks: memory stays bounded whatever their size.",
     )
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help=".csv, .csv.gz or .zip")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help=".csv, .csv.gz, .zip, or a tickbot capture (file or directory)",
+    )
     p.add_argument("--output", "-o", type=Path, required=True, help="event file to write")
     p.add_argument(
         "--instruments",
         type=Path,
         help="instrument specs (JSON or YAML list of venue, "
-        "symbol, tick_size, lot_size, ...) for sources that carry none",
+        "symbol, tick_size, lot_size, ...) for sources that carry none (captures carry theirs)",
     )
     p.add_argument("--format", choices=FORMATS, default="auto", help="input format (default auto)")
     p.add_argument("--symbol", help="symbol of Binance files whose name does not say it")

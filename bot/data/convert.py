@@ -9,7 +9,6 @@ written to the output header as is.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,16 @@ from bot.data.eventfile import EventFileWriter
 from bot.data.merge import merge_streams, with_batch_ends
 from bot.data.resolve import Resolver
 from bot.data.tardis import TardisReader, tardis_type
+from bot.ingest.capture import (
+    FORMAT as CAPTURE_FORMAT,
+)
+from bot.ingest.capture import (
+    CaptureError,
+    feed_for_capture,
+    header_specs,
+    iter_replay,
+    read_header,
+)
 
 FORMATS = ("auto", "tardis", "binance-trades", "binance-aggtrades", "binance-bookticker", "capture")
 _BINANCE_DATASETS = {
@@ -31,7 +40,6 @@ _BINANCE_DATASETS = {
     "binance-aggtrades": "aggTrades",
     "binance-bookticker": "bookTicker",
 }
-CAPTURE_MISSING = "capture conversion needs the live ingest module (bot.ingest.recorder)"
 
 
 class Reader(Protocol):
@@ -60,7 +68,10 @@ class ConvertResult:
 
 
 def detect_format(path: Path) -> str:
-    """Return the format of ``path`` from its first line (tardis header or Binance layout)."""
+    """Return the format of ``path`` from its first line (capture header, tardis header or
+    Binance layout)."""
+    if is_capture(path):
+        return "capture"
     first = read_first_line(path)
     if tardis_type(first) is not None:
         return "tardis"
@@ -102,26 +113,56 @@ def open_reader(
     raise ConvertError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
-def capture_chunks(path: Path, specs: list[InstrumentSpec]) -> Iterable[np.ndarray]:
-    """Replay a raw tickbot capture through the venue's live parser and book sync.
+class CaptureReader:
+    """A raw tickbot capture replayed through the venue's live parser and book sync.
 
-    The live ingest module owns the capture format: ``bot.ingest.recorder.replay_capture(path,
-    feed)`` yields event chunks, with ``feed`` built by ``feed_for_capture(path, specs)`` when the
-    module offers it (else ``None``: the capture names its venue). Without the module this is a
-    clear error, never a fake conversion.
+    The feed comes from the venue registry, built from the capture header's venue and
+    instruments (ids: positions in ``specs``); its rows carry their own ``BATCH_END`` flags.
     """
+
+    def __init__(self, path: Path, specs: list[InstrumentSpec]) -> None:
+        self.path = path
+        self.rows = 0
+        try:
+            self.venue = str(read_header(path).get("venue"))
+            self.feed, _ = feed_for_capture(path, specs)
+        except CaptureError as e:
+            raise ConvertError(str(e)) from None
+
+    @property
+    def data_type(self) -> str:
+        """Return ``capture <venue>``."""
+        return f"capture {self.venue}"
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Yield event chunks in receive order."""
+        try:
+            for chunk in iter_replay(self.path, self.feed):
+                self.rows += chunk.shape[0]
+                yield chunk
+        except CaptureError as e:
+            raise ConvertError(str(e)) from None
+
+
+def capture_specs(inputs: list[Path]) -> list[InstrumentSpec]:
+    """Return the instruments of every capture header, in input order, each once."""
+    specs: dict[tuple[str, str], InstrumentSpec] = {}
+    for path in inputs:
+        try:
+            captured = header_specs(path)
+        except CaptureError as e:
+            raise ConvertError(str(e)) from None
+        for spec in captured:
+            specs.setdefault((spec.venue, spec.symbol), spec)
+    return list(specs.values())
+
+
+def is_capture(path: Path) -> bool:
+    """Return whether ``path`` is a tickbot capture (file or directory of rotated files)."""
     try:
-        recorder = importlib.import_module("bot.ingest.recorder")
-    except ModuleNotFoundError as e:
-        if e.name is not None and (e.name == "bot.ingest" or e.name.startswith("bot.ingest.")):
-            raise ConvertError(CAPTURE_MISSING) from None
-        raise
-    replay = getattr(recorder, "replay_capture", None)
-    if replay is None:
-        raise ConvertError(CAPTURE_MISSING)
-    make_feed = getattr(recorder, "feed_for_capture", None)
-    feed = make_feed(path, specs) if make_feed is not None else None
-    return replay(path, feed)  # type: ignore[no-any-return]
+        return read_header(path).get("format") == CAPTURE_FORMAT
+    except CaptureError:
+        return False
 
 
 def convert(
@@ -143,9 +184,12 @@ def convert(
             raise ConvertError(f"{path}: no such file")
         if path.resolve() == output.resolve():
             raise ConvertError(f"{output}: the output must not be one of the inputs")
+    if fmt == "auto" and all(is_capture(p) for p in inputs):
+        fmt = "capture"
     if fmt == "capture":
-        streams: list[Iterable[np.ndarray]] = [capture_chunks(p, specs) for p in inputs]
-        readers: list[Reader] = []
+        specs = specs or capture_specs(inputs)
+        readers: list[Reader] = [CaptureReader(p, specs) for p in inputs]
+        streams: list[Iterable[np.ndarray]] = [r.chunks() for r in readers]
     else:
         if not specs:
             raise ConvertError(

@@ -4,8 +4,10 @@
 ``on_connect`` for every URL at the first line's time, ``ws`` lines to ``on_message``, ``rest``
 lines to ``on_snapshot`` for the pending ``SnapshotRequest`` with the same path. So
 ``tickbot convert`` turns a capture into event rows through the same parsers and book sync as
-live trading. ``write_capture`` builds a capture from a REST snapshot plus WebSocket messages
-(tests, bug reports, users' own data).
+live trading; ``feed_for_capture`` builds that feed from the capture header (venue and
+instruments) through the venue registry, and ``iter_replay`` streams the rows in chunks.
+``write_capture`` builds a capture from a REST snapshot plus WebSocket messages (tests, bug
+reports, users' own data).
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from bot.adapters.base import EventBuffer, MarketDataFeed, SnapshotRequest
+from bot.adapters.base import EventBuffer, InstrumentRef, MarketDataFeed, SnapshotRequest
+from bot.core.book import DEFAULT_WINDOW, new_books
+from bot.core.dtypes import EVENT_DTYPE
+from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 from bot.ingest.recorder import FORMAT, VERSION, encode_line, header
+from bot.ingest.venues import venue
 
 
 class CaptureError(ValueError):
@@ -144,9 +150,22 @@ def replay_capture(
 
     The feed must have been built with its own books (it applies book rows as it goes).
     """
+    chunks = list(iter_replay(path, feed, stats=stats))
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=EVENT_DTYPE)
+
+
+def iter_replay(
+    path: str | Path | Iterable[CaptureLine],
+    feed: MarketDataFeed,
+    *,
+    stats: ReplayStats | None = None,
+    chunk_rows: int = 1 << 16,
+) -> Iterator[np.ndarray]:
+    """Like ``replay_capture``, yielding the rows in chunks of about ``chunk_rows`` (each chunk
+    is a fresh array), so a capture of any size converts in bounded memory."""
     stats = stats if stats is not None else ReplayStats()
     lines = read_capture(path, stats) if isinstance(path, str | Path) else iter(path)
-    out = EventBuffer()
+    out = EventBuffer(chunk_rows + 1024)
     pending: dict[str, SnapshotRequest] = {}
     connected = False
     for line in lines:
@@ -167,7 +186,57 @@ def replay_capture(
             body = line.msg.encode() if isinstance(line.msg, str) else line.msg
             feed.on_snapshot(request, body, line.ts, out)
         _collect(feed, pending)
-    return out.view().copy()
+        if out.n >= chunk_rows:
+            yield out.view().copy()
+            out.clear()
+    if out.n:
+        yield out.view().copy()
+
+
+def header_specs(path: str | Path, head: dict[str, Any] | None = None) -> list[InstrumentSpec]:
+    """Return the instrument specs a capture's header lists (as fetched when recording)."""
+    head = head if head is not None else read_header(path)
+    try:
+        specs = parse_specs(head.get("instruments"), source=f"{path} header")
+    except InstrumentError as e:
+        raise CaptureError(f"{path}: {e}") from None
+    if not specs:
+        raise CaptureError(f"{path}: the header lists no instruments")
+    return specs
+
+
+def feed_for_capture(
+    path: str | Path,
+    specs: Sequence[InstrumentSpec] | None = None,
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> tuple[MarketDataFeed, list[InstrumentSpec]]:
+    """Build the feed that replays capture ``path``: the header's venue, over its instruments.
+
+    Without ``specs`` the instrument ids are the header's order. With ``specs`` (the instrument
+    table of an event file holding several captures) each captured instrument takes the id of
+    its (venue, symbol) in ``specs``; one missing from it is a ``CaptureError``. Returns the
+    feed, built over books of its own, and the captured specs in id order.
+    """
+    head = read_header(path)
+    try:
+        entry = venue(str(head.get("venue")))
+    except ValueError as e:
+        raise CaptureError(f"{path}: {e}") from None
+    captured = header_specs(path, head)
+    table = list(specs) if specs is not None else captured
+    ids = {(s.venue, s.symbol): k for k, s in enumerate(table)}
+    refs = []
+    for spec in captured:
+        inst = ids.get((spec.venue, spec.symbol))
+        if inst is None:
+            raise CaptureError(
+                f"{path}: captured instrument {spec.venue}:{spec.symbol} is not in the "
+                "instrument list"
+            )
+        refs.append(InstrumentRef.of(inst, spec))
+    qty, state = new_books(len(table), window)
+    return entry.make_feed(refs, qty, state), captured
 
 
 def _collect(feed: MarketDataFeed, pending: dict[str, SnapshotRequest]) -> None:

@@ -11,6 +11,10 @@ from collections.abc import Iterable, Sequence
 from bot.adapters.base import FeedStats
 from bot.metrics import registry as m
 
+RESYNC_REASONS = ("connect", "gap", "crossed", "malformed", "stale", "bbo_mismatch", "checksum",
+                  "checksum_format", "unknown_id", "queue_overflow")  # fmt: skip
+"""The bounded ``reason`` labels of ``tickbot_book_resyncs_total`` (every venue's resync causes)."""
+
 
 class FeedMetrics:
     """The metrics of one feed (labels: venue, symbol, reason, connection)."""
@@ -59,9 +63,7 @@ class FeedMetrics:
             if delta > 0:
                 counter.labels(self.venue).inc(delta)
             self._last[name] = value
-        resync_reasons = ("connect", "gap", "crossed", "malformed", "stale", "bbo_mismatch",
-                          "checksum", "queue_overflow")  # fmt: skip
-        for reason in resync_reasons:
+        for reason in RESYNC_REASONS:
             value = stats.by_reason.get(reason, 0)
             delta = value - self._last_reasons.get(reason, 0)
             if delta > 0:

@@ -334,8 +334,13 @@ class FeedSupervisor:
             if keep.interval_s is None:
                 continue
             since_ping_s = (now - conn.ping_sent_ns) * _S if conn.ping_sent_ns else float("inf")
-            due = since_ping_s >= keep.interval_s and (
-                not keep.only_when_idle or idle_s >= keep.interval_s
+            # A ping still waiting for its answer is not repeated: a new one would push the
+            # pong deadline back forever whenever interval_s < pong_timeout_s.
+            awaiting_pong = conn.ping_sent_ns and conn.last_rx_ns < conn.ping_sent_ns
+            due = (
+                not awaiting_pong
+                and since_ping_s >= keep.interval_s
+                and (not keep.only_when_idle or idle_s >= keep.interval_s)
             )
             if due:
                 conn.ping_sent_ns = now

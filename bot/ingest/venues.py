@@ -1,8 +1,9 @@
 """Venue registry for ingest: build a feed and fetch instrument specs by venue id.
 
 The composition root (CLI, app) picks venues by their config name; each entry knows how to
-construct the venue's feed over shared books and where its exchange-info endpoint is. Part B's
-venues register here the same way.
+construct the venue's feed over shared books and where its exchange-info endpoint is, so that
+``tickbot record``, ``tickbot convert --format capture`` and the live app treat all six venues
+alike.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from bot.adapters import binance_usdm, bybit
+from bot.adapters import binance_usdm, bingx, bitget, bitmex, bybit, okx
 from bot.adapters.base import InstrumentRef, MarketDataFeed
 from bot.adapters.binance_usdm import constants as binance_c
+from bot.adapters.bingx import constants as bingx_c
+from bot.adapters.bingx.parse import parse_bingx_contracts
+from bot.adapters.bitget import constants as bitget_c
+from bot.adapters.bitget.parse import parse_bitget_contracts
+from bot.adapters.bitmex import constants as bitmex_c
+from bot.adapters.bitmex.parse import parse_bitmex_instruments
 from bot.adapters.bybit import constants as bybit_c
 from bot.adapters.errors import FatalError, RetryableError
-from bot.core.instruments import InstrumentSpec
+from bot.adapters.okx import constants as okx_c
+from bot.adapters.okx.parse import parse_okx_instruments
+from bot.core.instruments import InstrumentError, InstrumentSpec
 
 FeedFactory = Callable[..., MarketDataFeed]
 
@@ -38,6 +47,28 @@ class VenueEntry:
     parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
     url_options: tuple[str, str]
     """Names of the feed's (WebSocket URL, REST URL) keyword options, for loopback overrides."""
+
+
+def _picking(
+    venue_name: str, parse_all: Callable[[bytes], list[InstrumentSpec]]
+) -> Callable[[bytes, Sequence[str]], list[InstrumentSpec]]:
+    """Adapt a parser of a whole instruments response to ``parse_specs(body, symbols)``.
+
+    Return the specs of ``symbols`` in order; a malformed body or a symbol the venue does not
+    list is an ``InstrumentError`` (a clear user error, not a traceback).
+    """
+
+    def parse(body: bytes, symbols: Sequence[str]) -> list[InstrumentSpec]:
+        try:
+            found = {spec.symbol: spec for spec in parse_all(body)}
+        except ValueError as e:  # msgspec decode/validation errors are ValueErrors too
+            raise InstrumentError(f"{venue_name} instruments: {e}") from None
+        missing = [s for s in symbols if s not in found]
+        if missing:
+            raise InstrumentError(f"{venue_name}: unknown symbols {', '.join(missing)}")
+        return [found[s] for s in symbols]
+
+    return parse
 
 
 VENUES: dict[str, VenueEntry] = {
@@ -58,6 +89,38 @@ VENUES: dict[str, VenueEntry] = {
         ],
         parse_specs=bybit.parse_instruments_info,
         url_options=("ws_url", "rest_base_url"),
+    ),
+    "okx": VenueEntry(
+        name="okx",
+        make_feed=okx.OkxFeed,
+        rest_base_url=okx_c.REST_URL,
+        specs_paths=lambda symbols: [okx_c.INSTRUMENTS_PATH],
+        parse_specs=_picking("okx", parse_okx_instruments),
+        url_options=("url", "rest_base_url"),
+    ),
+    "bitget": VenueEntry(
+        name="bitget",
+        make_feed=bitget.BitgetFeed,
+        rest_base_url=bitget_c.REST_URL,
+        specs_paths=lambda symbols: [bitget_c.CONTRACTS_PATH],
+        parse_specs=_picking("bitget", parse_bitget_contracts),
+        url_options=("url", "rest_base_url"),
+    ),
+    "bingx": VenueEntry(
+        name="bingx",
+        make_feed=bingx.BingxFeed,
+        rest_base_url=bingx_c.REST_URL,
+        specs_paths=lambda symbols: [bingx_c.CONTRACTS_PATH],
+        parse_specs=_picking("bingx", parse_bingx_contracts),
+        url_options=("url", "rest_base_url"),
+    ),
+    "bitmex": VenueEntry(
+        name="bitmex",
+        make_feed=bitmex.BitmexFeed,
+        rest_base_url=bitmex_c.REST_URL,
+        specs_paths=lambda symbols: [bitmex_c.INSTRUMENT_PATH.format(symbol=s) for s in symbols],
+        parse_specs=_picking("bitmex", parse_bitmex_instruments),
+        url_options=("url", "rest_base_url"),
     ),
 }
 

@@ -3,9 +3,11 @@
 Each venue plugs in a ``VenueProtocol`` (which WebSocket paths it serves, how it answers client
 frames such as pings and subscriptions, which REST bodies it serves). Tests describe what every
 connection sees as a ``Script`` of ``Action`` s: send a frame, send garbage, close mid-stream,
-pause, send a protocol ping and wait for the pong. REST endpoints can be slowed down or made to
-fail a number of times. The server records what clients sent, so tests can assert on keepalives
-and resubscriptions. Part B's venues reuse this with their own ``VenueProtocol``.
+pause, send a protocol ping and wait for the pong, or wait ``until`` the client has sent
+something (a resubscription) before going on, so that the answer to it lands at a known point of
+the stream. REST endpoints can be slowed down or made to fail a number of times. The server
+records what clients sent, so tests can assert on keepalives and resubscriptions. Each venue
+plugs in its framing (``tests/support/<venue>.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import gzip
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -24,9 +27,11 @@ class Action:
     """One step of a connection script."""
 
     kind: str
-    """send | send_bytes | garbage | close | sleep | ping | hold"""
+    """send | send_bytes | garbage | close | sleep | ping | hold | until"""
     data: str | bytes = ""
     seconds: float = 0.0
+    cond: Callable[[Any], bool] | None = None
+    """``until``: a predicate on the connection's ``ConnectionLog``."""
 
 
 def send(frame: str) -> Action:
@@ -59,6 +64,15 @@ def ping() -> Action:
     return Action("ping")
 
 
+def until(cond: Callable[[Any], bool], timeout_s: float = 20.0) -> Action:
+    """Wait until ``cond(connection_log)`` holds (e.g. the client resubscribed), then go on.
+
+    After ``timeout_s`` the connection is closed instead (a test that waits in vain fails on its
+    own assertion rather than hanging).
+    """
+    return Action("until", cond=cond, seconds=timeout_s)
+
+
 def hold() -> Action:
     """Stop sending but keep the connection open (a silent, stale connection)."""
     return Action("hold")
@@ -69,8 +83,9 @@ class VenueProtocol:
     """How one venue frames things on the wire."""
 
     ws_paths: Sequence[str]
-    reply: Callable[[str], Sequence[str]] = lambda text: ()
-    """Frames to send in answer to a client text frame (pong, subscribe ack, a new snapshot)."""
+    reply: Callable[[str], Sequence[str | bytes]] = lambda text: ()
+    """Frames to send in answer to a client text frame (pong, subscribe ack, a new snapshot);
+    ``bytes`` go out as binary frames (BingX gzips everything)."""
 
 
 @dataclass
@@ -177,7 +192,10 @@ class LoopbackVenue:
                 if msg.type == WSMsgType.TEXT:
                     log.received.append(msg.data)
                     for answer in self.protocol.reply(msg.data):
-                        await ws.send_str(answer)
+                        if isinstance(answer, bytes):
+                            await ws.send_bytes(answer)
+                        else:
+                            await ws.send_str(answer)
                 elif msg.type == WSMsgType.PING:
                     await ws.pong(msg.data)
                 elif msg.type == WSMsgType.PONG:
@@ -210,6 +228,14 @@ class LoopbackVenue:
                     return
                 elif action.kind == "hold":
                     await asyncio.Event().wait()
+                elif action.kind == "until":
+                    assert action.cond is not None
+                    deadline = asyncio.get_running_loop().time() + action.seconds
+                    while not action.cond(log):
+                        if asyncio.get_running_loop().time() > deadline:
+                            await ws.close()
+                            return
+                        await asyncio.sleep(0.002)
             await asyncio.Event().wait()  # script done: stay open, silent
         except (ConnectionResetError, RuntimeError):
             return

@@ -339,8 +339,11 @@ class BinanceUsdmFeed:
         out.n = n
         buffered, self._buffers[local] = self._buffers[local], deque()
         while buffered:
-            raw, ts = buffered.popleft()
-            self._depth(raw, ts, out, slow_ok=False)
+            raw, _received_ns = buffered.popleft()
+            # The buffered diffs take effect now, with the snapshot: their rows carry its receive
+            # time, so rows stay in replay order (event files and the core need ts_local_ns to
+            # never go back).
+            self._depth(raw, ts_local_ns, out, slow_ok=False)
             if self._sync[local, sync.SY_PHASE] == sync.PHASE_WAIT:
                 # Snapshot too old (gap) or the replay broke: keep the rest for the next one.
                 self._buffers[local].extend(buffered)

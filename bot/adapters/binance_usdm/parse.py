@@ -19,7 +19,8 @@ from bot.adapters.binance_usdm.schemas import (
     BookTicker,
     MarkPriceUpdate,
 )
-from bot.adapters.common import FUNDING_GRID, ms_to_ns, rounded_units, units_or_none
+from bot.adapters.common import ms_to_ns, rounded_units, units_or_none
+from bot.adapters.fixed import FUNDING_GRID
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.common import I64, MS
+from bot.adapters.jsontypes import MS, Int64
 
 
 class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate"):
     E: MS
     s: str
-    U: I64
-    u: I64
-    pu: I64
+    U: Int64
+    u: Int64
+    pu: Int64
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
     T: MS = 0
 
 
 class BookTicker(msgspec.Struct, tag_field="e", tag="bookTicker"):
-    u: I64
+    u: Int64
     s: str
     b: str
     B: str
@@ -38,13 +38,13 @@ class BookTicker(msgspec.Struct, tag_field="e", tag="bookTicker"):
 class AggTrade(msgspec.Struct, tag_field="e", tag="aggTrade"):
     E: MS
     s: str
-    a: I64
+    a: Int64
     p: str
     q: str
     T: MS
     m: bool
-    f: I64 = 0
-    l: I64 = 0  # noqa: E741 (the venue's field name)
+    f: Int64 = 0
+    l: Int64 = 0  # noqa: E741 (the venue's field name)
 
 
 class MarkPriceUpdate(msgspec.Struct, tag_field="e", tag="markPriceUpdate"):

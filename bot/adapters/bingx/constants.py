@@ -31,9 +31,11 @@ STREAMS = MappingProxyType(
 )
 DEFAULT_STREAMS = ("incrDepth", "trade", "bookTicker", "markPrice")
 
-KEEPALIVE = Keepalive(interval_s=None, pong_timeout_s=10.0)
-"""The server sends gzip ``Ping`` every ~5 s; the feed answers ``Pong`` via outgoing_messages.
-No client ping: the supervisor only reconnects when nothing arrives for 40 s."""
+KEEPALIVE = Keepalive(interval_s=None)
+"""The server sends gzip ``Ping`` every ~5 s; the feed answers ``Pong`` via ``take_outgoing``.
+No client ping: the supervisor reconnects when nothing (not even a ``Ping``) arrives for
+``STALE_AFTER_S``."""
+STALE_AFTER_S = 30.0
 PING = "Ping"
 PONG = "Pong"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.adapters.venue_errors import FatalError, RetryableError, UnknownOutcomeError, VenueError
+from bot.adapters.errors import AdapterError, FatalError, RetryableError, UnknownOutcomeError
 
 __all__ = ["FatalError", "RetryableError", "UnknownOutcomeError", "classify_ws_error"]
 
@@ -10,7 +10,7 @@ _RETRYABLE_CODES = frozenset({100410, 100500, 100503})
 """Rate limited, internal error, service busy."""
 
 
-def classify_ws_error(code: int, message: str) -> VenueError:
+def classify_ws_error(code: int, message: str) -> AdapterError:
     """Return the error a ``{"id":..,"code":N}`` subscription reply with ``N != 0`` stands for."""
     text = f"bingx error {code}: {message}"
     return RetryableError(text) if code in _RETRYABLE_CODES else FatalError(text)

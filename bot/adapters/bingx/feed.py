@@ -9,7 +9,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from bot.adapters.base import EventBuffer, InstrumentRef
+from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef
 from bot.adapters.bingx import book_sync, constants, parse, schemas
 from bot.adapters.bingx.errors import RetryableError, classify_ws_error
 from bot.adapters.bookfeed import MALFORMED_ERRORS, WsBookFeed
@@ -28,12 +28,13 @@ _PARSERS: dict[str, Parser] = {
 class BingxFeed(WsBookFeed):
     """BingX swap public feed; ``streams`` are ``constants.STREAMS`` suffixes (one depth stream).
 
-    Frames arrive gzip-compressed (bytes); text frames are taken as already decompressed (tests,
-    captures). Server ``Ping`` is answered with ``Pong`` through ``outgoing_messages``.
+    BingX gzips every frame: the policy sets ``gzip_frames`` so the supervisor gunzips binary
+    frames before ``on_message``; a frame that still starts with the gzip magic (a test driving
+    the feed directly) is gunzipped here, anything else is taken as the frame text (captures hold
+    it decompressed). Server ``Ping`` is answered with ``Pong`` through ``take_outgoing``.
     """
 
     venue = VenueId.BINGX
-    keepalive = constants.KEEPALIVE
 
     def __init__(
         self,
@@ -43,8 +44,16 @@ class BingxFeed(WsBookFeed):
         *,
         streams: Sequence[str] = constants.DEFAULT_STREAMS,
         url: str = constants.WS_URL,
+        rest_base_url: str = constants.REST_URL,
+        stale_after_s: float = constants.STALE_AFTER_S,
     ) -> None:
-        super().__init__(instruments, qty, state)
+        policy = ConnectionPolicy(
+            rest_base_url=rest_base_url,
+            keepalive=constants.KEEPALIVE,
+            stale_after_s=stale_after_s,
+            gzip_frames=True,
+        )
+        super().__init__(instruments, qty, state, policy)
         depth = [s for s in streams if _is_depth(s)]
         unknown = [s for s in streams if s not in _PARSERS and not _is_depth(s)]
         if unknown or len(depth) > 1:
@@ -84,7 +93,7 @@ class BingxFeed(WsBookFeed):
         """Decompress and parse one frame into event rows; count and skip malformed input."""
         self.stats.messages += 1
         try:
-            text = parse.decompress_bingx_frame(data) if isinstance(data, bytes) else data
+            text = parse.decompress_bingx_frame(data) if parse.is_gzip(data) else data
         except parse.FrameError:
             self.malformed("bingx_not_gzip", data)
             return

@@ -30,6 +30,14 @@ class FrameError(ValueError):
     """A binary frame that is not valid gzip (or inflates beyond ``MAX_FRAME_BYTES``)."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(data: str | bytes) -> bool:
+    """Return whether ``data`` is a still-compressed frame (starts with the gzip magic)."""
+    return isinstance(data, bytes) and data[:2] == GZIP_MAGIC
+
+
 def decompress_bingx_frame(data: bytes) -> bytes:
     """Return the text of a gzip-compressed BingX frame."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)

@@ -31,12 +31,17 @@ CHANNELS = MappingProxyType(
 )
 DEFAULT_CHANNELS = ("books", "trade", "ticker")
 
-KEEPALIVE = Keepalive(interval_s=25.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
-"""Send text ``ping`` at least every 30 s (answer ``pong``); no ping for 2 min: disconnect."""
+KEEPALIVE = Keepalive(interval_s=25.0, text="ping", only_when_idle=False, pong_timeout_s=10.0)
+"""Send text ``ping`` every 30 s at most (answer ``pong``), whether or not data flows: Bitget
+disconnects a client that has not pinged for 2 min, however busy the stream."""
 PONG = "pong"
+STALE_AFTER_S = 30.0
 
 MESSAGES_PER_SECOND = 10
 SUBSCRIBE_ARGS_PER_FRAME = 50
 """Bitget recommends fewer than 50 channels per connection."""
 SUBSCRIBE_REQUESTS_PER_HOUR = 240
 FORCED_RECONNECT_S = 24 * 3600
+"""Bitget force-closes every connection after 24 h."""
+PROACTIVE_RECONNECT_S = 23.5 * 3600
+"""Reconnect (and resubscribe, which brings fresh snapshots) before Bitget cuts us off."""

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from bot.adapters.base import InstrumentRef
+from bot.adapters.base import ConnectionPolicy, InstrumentRef, Keepalive
 from bot.adapters.bitget import book_sync, constants, parse, schemas
 from bot.adapters.bitget.errors import classify_ws_error
 from bot.adapters.pushfeed import ChannelPushFeed
@@ -23,7 +23,6 @@ class BitgetFeed(ChannelPushFeed):
 
     venue = VenueId.BITGET
     checksums = True
-    keepalive = constants.KEEPALIVE
     pong = constants.PONG
     args_per_frame = constants.SUBSCRIBE_ARGS_PER_FRAME
     frame_decoder = schemas.FRAME
@@ -44,9 +43,19 @@ class BitgetFeed(ChannelPushFeed):
         *,
         channels: Sequence[str] = constants.DEFAULT_CHANNELS,
         url: str = constants.WS_PUBLIC_URL,
+        rest_base_url: str = constants.REST_URL,
         product_type: str = constants.PRODUCT_TYPE,
+        keepalive: Keepalive = constants.KEEPALIVE,
+        stale_after_s: float = constants.STALE_AFTER_S,
+        session_s: float | None = constants.PROACTIVE_RECONNECT_S,
     ) -> None:
-        super().__init__(instruments, qty, state)
+        policy = ConnectionPolicy(
+            rest_base_url=rest_base_url,
+            keepalive=keepalive,
+            stale_after_s=stale_after_s,
+            max_session_s=session_s,
+        )
+        super().__init__(instruments, qty, state, policy)
         self.product_type = product_type
         self.configure(channels, url)
 

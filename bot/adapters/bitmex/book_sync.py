@@ -19,7 +19,7 @@ from bot.adapters.base import EventBuffer
 from bot.adapters.bitmex import schemas
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync
 from bot.adapters.fixed import exact_units, iso_to_ns
-from bot.adapters.levels import apply_rows
+from bot.adapters.jsonscan import apply_rows
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 
 if TYPE_CHECKING:
@@ -74,14 +74,12 @@ def _on_symbol(
             _row(feed, sync, ids, action, row, ts_local_ns, out, _SNAPSHOT if snapshot else 0)
     except BookMismatchError as e:
         out.n = start
-        ids.clear()
         feed.stats.gaps += 1
         logger.warning("bitmex %s: %s; resyncing", sync.ref.spec.symbol, e)
         feed.invalidate(sync, "unknown_id", ts_local_ns, out)
         return
     except MALFORMED_ERRORS as e:
         out.n = start
-        ids.clear()
         feed.malformed(f"bitmex_l2_{type(e).__name__}", str(e))
         feed.invalidate(sync, "malformed", ts_local_ns, out)
         return

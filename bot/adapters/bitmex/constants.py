@@ -13,6 +13,8 @@ REST_TESTNET_URL = "https://testnet.bitmex.com/api/v1"
 WS_URL = "wss://ws.bitmex.com/realtime"
 WS_TESTNET_URL = "wss://ws.testnet.bitmex.com/realtime"
 INSTRUMENTS_PATH = "/instrument/active"
+INSTRUMENT_PATH = "/instrument?symbol={symbol}"
+"""One instrument (a list of one row); cheaper than every active instrument."""
 
 BOOK_TABLES = frozenset({"orderBookL2", "orderBookL2_25"})
 TABLES = MappingProxyType(
@@ -29,6 +31,7 @@ DEFAULT_TABLES = ("orderBookL2", "quote", "trade", "instrument")
 KEEPALIVE = Keepalive(interval_s=5.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
 """After 5 s without a frame send text ``ping``; no ``pong`` within 5 s: reconnect."""
 PONG = "pong"
+STALE_AFTER_S = 30.0
 
 SUBSCRIBE_ARGS_PER_FRAME = 50
 REQUESTS_PER_MINUTE = 120

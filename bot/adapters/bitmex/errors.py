@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.adapters.venue_errors import FatalError, RetryableError, UnknownOutcomeError, VenueError
+from bot.adapters.errors import AdapterError, FatalError, RetryableError, UnknownOutcomeError
 
 __all__ = ["FatalError", "RetryableError", "UnknownOutcomeError", "classify_ws_error"]
 
 
-def classify_ws_error(status: int, message: str) -> VenueError:
+def classify_ws_error(status: int, message: str) -> AdapterError:
     """Return the error a ``{"status": N, "error": ...}`` reply stands for (429/5xx retryable)."""
     text = f"bitmex error {status}: {message}"
     return RetryableError(text) if status == 429 or status >= 500 else FatalError(text)

@@ -9,10 +9,10 @@ import msgspec
 import numpy as np
 import orjson
 
-from bot.adapters.base import EventBuffer, InstrumentRef
+from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef, Keepalive
 from bot.adapters.bitmex import book_sync, constants, parse, schemas
 from bot.adapters.bitmex.errors import RetryableError, classify_ws_error
-from bot.adapters.bookfeed import MALFORMED_ERRORS, WsBookFeed
+from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
 from bot.core.dtypes import VenueId
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ class BitmexFeed(WsBookFeed):
     """
 
     venue = VenueId.BITMEX
-    keepalive = constants.KEEPALIVE
 
     def __init__(
         self,
@@ -43,8 +42,14 @@ class BitmexFeed(WsBookFeed):
         *,
         tables: Sequence[str] = constants.DEFAULT_TABLES,
         url: str = constants.WS_URL,
+        rest_base_url: str = constants.REST_URL,
+        keepalive: Keepalive = constants.KEEPALIVE,
+        stale_after_s: float = constants.STALE_AFTER_S,
     ) -> None:
-        super().__init__(instruments, qty, state)
+        policy = ConnectionPolicy(
+            rest_base_url=rest_base_url, keepalive=keepalive, stale_after_s=stale_after_s
+        )
+        super().__init__(instruments, qty, state, policy)
         books = [t for t in tables if t in constants.BOOK_TABLES]
         unknown = [t for t in tables if t not in constants.TABLES]
         if unknown or len(books) > 1:
@@ -78,11 +83,9 @@ class BitmexFeed(WsBookFeed):
             orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")
         ]
 
-    def on_connect(self, ts_local_ns: int, out: EventBuffer) -> None:
-        """Forget sync state and every remembered id."""
-        super().on_connect(ts_local_ns, out)
-        for ids in self.ids.values():
-            ids.clear()
+    def forget(self, sync: BookSync) -> None:
+        """Forget the ids of ``sync``'s book (the next partial brings them all again)."""
+        self.ids[sync.ref.instrument].clear()
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
         """Parse one frame into event rows; count and skip malformed input, never raise."""
@@ -125,7 +128,6 @@ class BitmexFeed(WsBookFeed):
         """A lost frame may have been a book update for any instrument: resync synced books."""
         for sync in self.sync.values():
             if sync.synced:
-                self.ids[sync.ref.instrument].clear()
                 self.invalidate(sync, "malformed", ts_local_ns, out)
 
     def _on_reply(self, frame: schemas.Frame) -> None:

@@ -9,7 +9,8 @@ import msgspec
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bybit.constants import VENUE
 from bot.adapters.bybit.schemas import INSTRUMENTS_DECODER, Ticker, Trade
-from bot.adapters.common import FUNDING_GRID, rounded_units, units_or_none
+from bot.adapters.common import rounded_units, units_or_none
+from bot.adapters.fixed import FUNDING_GRID
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.common import I64, MS
+from bot.adapters.jsontypes import MS, Int64
 
 
 class Frame(msgspec.Struct):
@@ -30,8 +30,8 @@ class BookData(msgspec.Struct):
     s: str
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
-    u: I64
-    seq: I64 = 0
+    u: Int64
+    seq: Int64 = 0
 
 
 class Trade(msgspec.Struct):
@@ -42,7 +42,7 @@ class Trade(msgspec.Struct):
     p: str
     i: str = ""
     BT: bool = False
-    seq: I64 = 0
+    seq: Int64 = 0
 
 
 class Ticker(msgspec.Struct):

@@ -32,8 +32,11 @@ CHANNELS = MappingProxyType(
 DEFAULT_CHANNELS = ("books", "bbo-tbt", "trades", "mark-price", "funding-rate")
 
 KEEPALIVE = Keepalive(interval_s=25.0, text="ping", only_when_idle=True, pong_timeout_s=5.0)
-"""OKX drops a connection after 30 s without traffic: send text ``ping`` (answer ``pong``)."""
+"""OKX drops a connection after 30 s without traffic: after 25 s of silence send text ``ping``;
+no answer (``pong``) within 5 s means the connection is dead."""
 PONG = "pong"
+STALE_AFTER_S = 35.0
+"""Nothing at all for this long (not even the ``pong``): reconnect."""
 
 MAX_SUBSCRIBE_BYTES = 64 * 1024
 """Total size of one subscribe request's args."""

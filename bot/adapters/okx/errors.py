@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.adapters.venue_errors import FatalError, RetryableError, UnknownOutcomeError, VenueError
+from bot.adapters.errors import AdapterError, FatalError, RetryableError, UnknownOutcomeError
 
 __all__ = ["FatalError", "RetryableError", "UnknownOutcomeError", "classify_ws_error"]
 
@@ -10,7 +10,7 @@ _RETRYABLE_CODES = frozenset({"50011", "50013", "64008", "60014"})
 """Rate limit, system busy, upgrade notice, too many requests."""
 
 
-def classify_ws_error(code: str, message: str) -> VenueError:
+def classify_ws_error(code: str, message: str) -> AdapterError:
     """Return the error a WebSocket ``{"event":"error"|"notice"}`` frame stands for."""
     text = f"okx error {code}: {message}"
     if code in _RETRYABLE_CODES:

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from bot.adapters.base import InstrumentRef
+from bot.adapters.base import ConnectionPolicy, InstrumentRef, Keepalive
 from bot.adapters.okx import book_sync, constants, parse, schemas
 from bot.adapters.okx.errors import classify_ws_error
 from bot.adapters.pushfeed import ChannelPushFeed
@@ -23,7 +23,6 @@ class OkxFeed(ChannelPushFeed):
 
     venue = VenueId.OKX
     checksums = True
-    keepalive = constants.KEEPALIVE
     pong = constants.PONG
     args_per_frame = constants.SUBSCRIBE_ARGS_PER_FRAME
     frame_decoder = schemas.FRAME
@@ -52,8 +51,14 @@ class OkxFeed(ChannelPushFeed):
         *,
         channels: Sequence[str] = constants.DEFAULT_CHANNELS,
         url: str = constants.WS_PUBLIC_URL,
+        rest_base_url: str = constants.REST_URL,
+        keepalive: Keepalive = constants.KEEPALIVE,
+        stale_after_s: float = constants.STALE_AFTER_S,
     ) -> None:
-        super().__init__(instruments, qty, state)
+        policy = ConnectionPolicy(
+            rest_base_url=rest_base_url, keepalive=keepalive, stale_after_s=stale_after_s
+        )
+        super().__init__(instruments, qty, state, policy)
         self.configure(channels, url)
         self.reconnect_requested = False
         """Set when OKX announces a service upgrade (notice 64008): reconnect proactively."""

@@ -166,7 +166,7 @@ def test_generate_is_reproducible_and_inspectable(tmp_path: Path, capsys):
                 "--instruments",
                 "{specs}",
             ],
-            "capture conversion needs the live ingest module",
+            "xrp.csv: first line is not a JSON header",
         ),
         (
             ["generate", "--events", "5", "--seed", "1", "--out", "{tmp}/g.events"],

@@ -52,9 +52,11 @@ def test_gzip_partial_book_replaces_the_book():
 def test_ping_is_answered_with_pong():
     feed = make_feed()
     out = run(feed, [gzip.compress(b"Ping"), gzip.compress(b'{"ping":"17"}')])
-    assert feed.outgoing_messages() == ["Pong", "Pong"]
+    assert feed.take_outgoing() == ["Pong", "Pong"]
     assert out.n == 0
-    assert feed.keepalive.text is None
+    assert feed.policy.keepalive.interval_s is None  # the server pings; we only answer
+    assert feed.policy.gzip_frames
+    assert feed.policy.rest_base_url == "https://open-api.bingx.com"
 
 
 def test_streams_on_real_frames():
@@ -116,7 +118,7 @@ def test_incremental_depth_gap_resubscribes(next_id):
     )
     assert feed.stats.gaps == 1
     assert invalid_rows(out) == 1
-    frames = [orjson.loads(f) for f in feed.outgoing_messages()]
+    frames = [orjson.loads(f) for f in feed.take_outgoing()]
     assert [(f["reqType"], f["dataType"]) for f in frames] == [
         ("unsub", "BTC-USDT@incrDepth"), ("sub", "BTC-USDT@incrDepth"),
     ]  # fmt: skip
@@ -131,7 +133,7 @@ def test_crossed_partial_book_invalidates_without_resubscribe():
     out = run(feed, [gzip.compress(orjson.dumps(crossed)), gz("ws_PartialBook_push.json")])
     assert feed.stats.crossed == 1
     assert invalid_rows(out) == 1
-    assert feed.outgoing_messages() == []  # the next snapshot push heals it
+    assert not feed.take_outgoing()  # the next snapshot push heals it
     assert feed.invalid_instruments() == []
 
 

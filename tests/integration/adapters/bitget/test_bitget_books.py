@@ -111,7 +111,7 @@ def test_fault_invalidates_resubscribes_and_recovers(fault, numbering):
     assert invalid_rows(out) == 1
     assert feed.stats.gaps + feed.stats.checksum_failures == 1
     assert feed.invalid_instruments() == [0]
-    frames_out = [orjson.loads(f) for f in feed.outgoing_messages()]
+    frames_out = [orjson.loads(f) for f in feed.take_outgoing()]
     assert [f["op"] for f in frames_out] == ["unsubscribe", "subscribe"]
     assert frames_out[1]["args"] == [
         {"instType": "USDT-FUTURES", "channel": "books", "instId": "UNIUSDT"}

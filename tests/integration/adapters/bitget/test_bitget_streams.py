@@ -81,7 +81,10 @@ def test_subscribe_frames_keepalive_and_acks():
     assert orjson.loads(frame)["args"][0] == {
         "instType": "USDT-FUTURES", "channel": "books", "instId": "UNIUSDT"
     }  # fmt: skip
-    assert feed.keepalive.text == "ping"
+    assert feed.policy.keepalive.text == "ping"
+    # Bitget drops clients that have not pinged for 2 min even while data flows.
+    assert not feed.policy.keepalive.only_when_idle
+    assert feed.policy.keepalive.interval_s <= 30
     out = run(feed, [*lines("bitget", "legacy_v1mix_ws_subscribe_acks.ndjson"), "pong"])
     assert out.n == 0
     assert feed.stats.malformed == 0

@@ -113,7 +113,7 @@ def test_fault_invalidates_resubscribes_and_recovers(frames, fault):
     assert feed.stats.resyncs == 1
     assert invalid_rows(out) == 1
     assert feed.stats.dropped_stale > 0
-    assert [orjson.loads(f) for f in feed.outgoing_messages()] == [
+    assert [orjson.loads(f) for f in feed.take_outgoing()] == [
         {"op": "unsubscribe", "args": ["orderBookL2:XBTUSD"]},
         {"op": "subscribe", "args": ["orderBookL2:XBTUSD"]},
     ]

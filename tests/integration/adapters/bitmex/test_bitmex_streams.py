@@ -81,7 +81,7 @@ def test_subscribe_frames_and_keepalive():
     assert orjson.loads(frame)["args"] == [
         "orderBookL2:XBTUSD", "quote:XBTUSD", "trade:XBTUSD", "instrument:XBTUSD",
     ]  # fmt: skip
-    assert feed.keepalive.text == "ping"
+    assert feed.policy.keepalive.text == "ping"
     assert feed.ws_urls() == ("wss://ws.bitmex.com/realtime",)
 
 

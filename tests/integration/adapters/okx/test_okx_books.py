@@ -137,10 +137,10 @@ def test_fault_invalidates_resubscribes_and_recovers(fault, seq):
     assert stats.gaps + stats.checksum_failures >= 1
     assert stats.dropped_stale > 0  # updates after the fault wait for the new snapshot
     assert feed.invalid_instruments() == [0]
-    resubscribe = [orjson.loads(f) for f in feed.outgoing_messages()]
+    resubscribe = [orjson.loads(f) for f in feed.take_outgoing()]
     assert [f["op"] for f in resubscribe] == ["unsubscribe", "subscribe"]
     assert resubscribe[1]["args"] == [{"channel": "books", "instId": "BTC-USDT"}]
-    assert feed.outgoing_messages() == []
+    assert not feed.take_outgoing()
     # OKX answers the resubscribe with a fresh snapshot: replaying the stream heals the book.
     run(feed, frames, out)
     assert_expected_book(feed)
@@ -234,7 +234,7 @@ def test_updates_before_snapshot_are_dropped_and_reconnect_resets():
     feed.on_connect(5, out)
     assert feed.invalid_instruments() == [0]
     assert feed.state[0, ST_VALID] == 0
-    assert feed.outgoing_messages() == []  # the new connection's subscribe brings snapshots
+    assert not feed.take_outgoing()  # the new connection's subscribe brings snapshots
 
 
 def test_unanswered_resync_is_requested_again():
@@ -245,9 +245,9 @@ def test_unanswered_resync_is_requested_again():
     for k, frame in enumerate(faulty[:45]):
         feed.on_message(frame, k, out)
     assert feed.stats.resyncs == 1
-    assert len(feed.outgoing_messages()) == 2
+    assert len(feed.take_outgoing()) == 2
     feed.on_message(faulty[45], 5_000_000_000, out)  # 5 s later: still waiting
-    assert feed.outgoing_messages() == []
+    assert not feed.take_outgoing()
     feed.on_message(faulty[46], 11_000_000_000, out)  # the request was lost: ask again
     assert feed.stats.resyncs == 2
-    assert [orjson.loads(f)["op"] for f in feed.outgoing_messages()] == ["unsubscribe", "subscribe"]
+    assert [orjson.loads(f)["op"] for f in feed.take_outgoing()] == ["unsubscribe", "subscribe"]

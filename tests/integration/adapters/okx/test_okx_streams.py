@@ -103,8 +103,8 @@ def test_subscribe_frames_and_keepalive():
     args = orjson.loads(frame)["args"]
     assert {"channel": "books", "instId": "BTC-USDT"} in args
     assert len(args) == 5
-    assert feed.keepalive.text == "ping"
-    assert feed.keepalive.interval_s < 30
+    assert feed.policy.keepalive.text == "ping"
+    assert feed.policy.keepalive.interval_s < 30
     assert feed.ws_urls() == ("wss://ws.okx.com:8443/ws/v5/public",)
     with pytest.raises(ValueError, match="unknown okx channels"):
         feed_for(SPOT, channels=("books", "nope"))
