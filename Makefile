@@ -5,11 +5,8 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
-# numba's cache checks only the timestamp of the file a kernel is defined in, not of the kernels
-# it inlines from other files: key the cache by a hash of the whole source so an edit anywhere
-# can never load stale machine code.
-SRC_HASH := $(shell find bot strategies -name '*.py' | sort | xargs cat | md5sum | cut -c1-12)
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache/$(SRC_HASH)
+# bot/__init__.py keys the cache by a hash of the sources (see _key_numba_cache).
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
 .PHONY: demo test test-nojit bench lint clean
 
