@@ -11,7 +11,7 @@ converted to its format, in its own venv (``benchmarks/.venvs/hftbacktest``; cre
 Every figure comes from fresh processes: "first run" is process start to results (imports,
 JIT compile or cache load, data open, the run); cold = empty numba cache, warm = the cache the
 cold run left. Warm events/s times the loop alone, repeated in one process. Peak RSS is the
-process's ``ru_maxrss``.
+process's VmHWM.
 
 ``run()`` returns the rows; ``python -m benchmarks.bench_backtest`` prints them. Set
 ``TICKBOT_BENCH_100M=1`` to add the 100 M-event memory run (writes a 5.6 GB file; minutes).
@@ -49,10 +49,20 @@ backtest:
 """
 
 
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's high-water
+    mark across fork and exec, so a child started by a big benchmark process reported the
+    parent's figure."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _worker(data: str, repeats: int) -> None:
     """Run inside a fresh process: first run from process start, then warm loop repeats."""
     t_start = time.perf_counter()
-    import resource
 
     import yaml
 
@@ -80,7 +90,7 @@ def _worker(data: str, repeats: int) -> None:
                 "orders_sent": stats["orders_sent"],
                 "fills": stats["fills"],
                 "position_lot": stats["position_end_lot"],
-                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "peak_rss_bytes": _peak_rss_bytes(),
             }
         )
     )

@@ -288,7 +288,9 @@ async def _lag_probe(samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         t0 = time.perf_counter()
         await asyncio.sleep(period)
-        samples.append((time.perf_counter() - t0 - period) * 1e6)
+        # the loop's timer has millisecond granularity and can fire a little early: that is
+        # no lag, so clamp at zero rather than report negative latency
+        samples.append(max(0.0, (time.perf_counter() - t0 - period) * 1e6))
 
 
 async def _loopback_client(port: int, n: int) -> dict[str, Any]:

@@ -6,7 +6,6 @@ loop times, the fill count and the process's peak RSS. Never imported by tickbot
 """
 
 import json
-import resource
 import sys
 import time
 
@@ -27,6 +26,17 @@ LATENCY_NS = 5_000_000
 
 
 @njit(cache=True)
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's high-water
+    mark across fork and exec, so a child started by a big benchmark process reported the
+    parent's figure."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def fixed_spread(hbt, interval_ns: int, lot: float, tick: float) -> int:
     """Every interval: bid floor(mid) - 2 ticks, ask ceil(mid) + 2 ticks; cancel other prices."""
     order_id = 1
@@ -112,7 +122,7 @@ def main() -> None:
                 "warm_loop_s": warm,
                 "orders_sent": int(sent),
                 "position_lot": float(position) / 0.001,
-                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "peak_rss_bytes": _peak_rss_bytes(),
             }
         )
     )
