@@ -25,7 +25,6 @@ INTERVAL_NS = 100_000_000
 LATENCY_NS = 5_000_000
 
 
-@njit(cache=True)
 def _peak_rss_bytes() -> int:
     """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's high-water
     mark across fork and exec, so a child started by a big benchmark process reported the
@@ -37,6 +36,7 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+@njit(cache=True)
 def fixed_spread(hbt, interval_ns: int, lot: float, tick: float) -> int:
     """Every interval: bid floor(mid) - 2 ticks, ask ceil(mid) + 2 ticks; cancel other prices."""
     order_id = 1
