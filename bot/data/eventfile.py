@@ -143,6 +143,7 @@ class EventFileWriter:
         self._capacity = self._data_offset - PREAMBLE.size
         self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # like --out DIR elsewhere
             self._file = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         except OSError as e:
             raise EventFileError(f"{self.path}: cannot create ({e.strerror})") from None

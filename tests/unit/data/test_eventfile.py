@@ -213,3 +213,9 @@ def test_chunked_reads_and_released_pages_give_the_same_rows(tmp_path: Path, spe
     before = np.array(opened.events[:5000])
     opened.release(0, 5000)
     assert np.array_equal(opened.events[:5000], before)  # re-read from the file on access
+
+
+def test_missing_parent_folders_are_created(tmp_path: Path, specs: list[InstrumentSpec]):
+    path = tmp_path / "demo-out" / "day1" / "market.evt"
+    write_event_file(path, _rows(3), specs, source="test")
+    assert read_event_file(path).events.shape[0] == 3
