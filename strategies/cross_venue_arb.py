@@ -30,6 +30,7 @@ entries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
@@ -145,10 +146,10 @@ def _repair(now_ns, net, a, b, book_state, position_lot, params, istate, intents
         venue = a if miss_a >= miss_b else b
         if side == BUY:
             touch = book_state[venue, ST_BEST_ASK]
-            px = int(touch * (1.0 + params[P_HEDGE_BPS] * 1e-4))
+            px = math.floor(touch * (1.0 + params[P_HEDGE_BPS] * 1e-4))
         else:
             touch = book_state[venue, ST_BEST_BID]
-            px = -int(-touch * (1.0 - params[P_HEDGE_BPS] * 1e-4))
+            px = math.ceil(touch * (1.0 - params[P_HEDGE_BPS] * 1e-4))
         istate[I_HEDGES] += 1
         return emit_new(intents, 0, venue, side, px, qty, IOC, now_ns)
     if now_ns < istate[I_COOLDOWN_NS]:

@@ -68,9 +68,7 @@ def _check_struct(cls: type, raw: Any, path: str, errors: list[str]) -> None:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.encode_name: f for f in info.fields}
     before = len(errors)
-    errors.extend(
-        f"{_join(path, str(key))}: unknown field" for key in raw if key not in fields
-    )
+    errors.extend(f"{_join(path, str(key))}: unknown field" for key in raw if key not in fields)
     for name, f in fields.items():
         sub = _join(path, name)
         if name not in raw:

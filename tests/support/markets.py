@@ -26,8 +26,10 @@ def ou_path(n: int, dt_s: float, theta_per_s: float, sigma_ticks: float, seed: i
     rng = np.random.default_rng(seed)
     x = np.zeros(n)
     k = np.exp(-theta_per_s * dt_s)
-    sd = sigma_ticks * np.sqrt((1 - k * k) / (2 * theta_per_s)) if theta_per_s > 0 else (
-        sigma_ticks * np.sqrt(dt_s)
+    sd = (
+        sigma_ticks * np.sqrt((1 - k * k) / (2 * theta_per_s))
+        if theta_per_s > 0
+        else (sigma_ticks * np.sqrt(dt_s))
     )
     noise = rng.standard_normal(n)
     for i in range(1, n):
