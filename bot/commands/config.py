@@ -1,4 +1,4 @@
-"""``tickbot config``: validate a config file (every error, with its field path) or print the schema."""
+"""``tickbot config``: validate a config file (every error, with its path) or print the schema."""
 
 from __future__ import annotations
 

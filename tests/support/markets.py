@@ -62,7 +62,7 @@ def book_events(
     for i, f in enumerate(fair):
         t = START_NS + i * step_ns
         off = offset_ticks(i) if offset_ticks is not None else 0
-        mid = int(round(f)) + off
+        mid = int(np.rint(f)) + off
         best_bid = mid - half_spread_ticks
         best_ask = mid + half_spread_ticks
         new_b = {best_bid - k: size_lot + 10 * k + int(rng.integers(0, 10)) for k in range(levels)}

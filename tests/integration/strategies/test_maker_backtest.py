@@ -77,7 +77,8 @@ def test_hot_swap_quotes_use_only_the_new_params(ou_market: Path) -> None:
     live = bt.view[(bt.view["status"] != 0) & (bt.view["status"] != 5)]
     bids = live[live["side"] == 1]
     asks = live[live["side"] == -1]
-    assert len(bids) == 1 and len(asks) == 1
+    assert len(bids) == 1
+    assert len(asks) == 1
     # new size and new minimum spread together: no quote carries one old and one new value
     assert (live["qty_lot"] == 2).all()
     assert asks["price_tick"][0] - bids["price_tick"][0] >= 12

@@ -26,7 +26,8 @@ backtest: {latency: {entry_ms: -1}}
 def test_every_example_is_valid(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "validate", str(path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].endswith(f"OK ({path.stem})")
+    assert len(out) == 1
+    assert out[0].endswith(f"OK ({path.stem})")
 
 
 def test_every_error_is_printed_with_its_field_path(

@@ -41,8 +41,10 @@ def test_reservation_price_moves_against_inventory() -> None:
         res[pos] = (bid, ask, r)
     assert res[3][2] < res[0][2] < res[-3][2]
     assert res[0][2] == pytest.approx(MID)
-    assert res[3][0] < res[0][0] and res[3][1] < res[0][1]  # long: both quotes lower
-    assert res[-3][0] > res[0][0] and res[-3][1] > res[0][1]
+    assert res[3][0] < res[0][0]
+    assert res[3][1] < res[0][1]
+    assert res[-3][0] > res[0][0]
+    assert res[-3][1] > res[0][1]
 
 
 def test_finite_horizon_formula_in_ticks() -> None:
@@ -93,9 +95,11 @@ def test_no_quotes_while_halted_or_book_invalid(block: str) -> None:
 
 def test_one_sided_at_max_inventory() -> None:
     bid, ask, _ = _quotes(_state(max_inventory_lot=10), 10)
-    assert bid == 0 and ask > 0
+    assert bid == 0
+    assert ask > 0
     bid, ask, _ = _quotes(_state(max_inventory_lot=10), -10)
-    assert ask == 0 and bid > 0
+    assert ask == 0
+    assert bid > 0
 
 
 def test_requote_threshold_keeps_quotes_within_it() -> None:
@@ -109,7 +113,8 @@ def test_requote_threshold_keeps_quotes_within_it() -> None:
     s.level(1, MID + 5, 0)
     s.sig[0, 0] = MID + 6
     out = s.decide(T0 + 200_000_000)
-    assert len(cancels(out)) == 2 and len(news(out)) == 2
+    assert len(cancels(out)) == 2
+    assert len(news(out)) == 2
 
 
 def test_kappa_estimator_recovers_the_fill_intensity() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -28,7 +29,7 @@ def reference(closes: list[float], fast: int, slow: int, n: int) -> tuple[float,
     for c in closes[1:]:
         ef = ef + (c - ef) * 2 / (fast + 1)
         es = es + (c - es) * 2 / (slow + 1)
-    changes = [b - a for a, b in zip(closes, closes[1:], strict=False)]
+    changes = [b - a for a, b in itertools.pairwise(closes)]
     gains = [max(x, 0) for x in changes]
     losses = [max(-x, 0) for x in changes]
     if len(changes) < n:
@@ -104,8 +105,11 @@ def test_crossover_with_rsi_filter_sets_the_target_and_trades_ioc() -> None:
         sent.append(out)
     assert s.istate[ema_rsi.I_TARGET_LOT] == 3  # the fast EMA crossed above on the rebound
     buys = [o for out in sent for o in out]
-    assert len(buys) == 1 and buys[0]["side"] == 1 and buys[0]["qty_lot"] == 3
-    assert buys[0]["price_tick"] == 100_011 and buys[0]["flags"] & 4
+    assert len(buys) == 1
+    assert buys[0]["side"] == 1
+    assert buys[0]["qty_lot"] == 3
+    assert buys[0]["price_tick"] == 100_011
+    assert buys[0]["flags"] & 4
     s.halt()
     s.pos[0] = 0
     _trade(s, 100_040, 1)

@@ -27,13 +27,16 @@ def test_imbalance_taker_buys_on_a_heavy_bid_with_an_ioc_at_the_ask() -> None:
     s = _imb_state(90, 10)
     out = news(s.decide(T0, EVENT, 0))
     assert len(out) == 1
-    assert out[0]["side"] == 1 and out[0]["price_tick"] == MID + 1 and out[0]["flags"] & 4
+    assert out[0]["side"] == 1
+    assert out[0]["price_tick"] == MID + 1
+    assert out[0]["flags"] & 4
     assert s.fstate[imb.F_IMBALANCE] == pytest.approx(0.8)
 
 
 def test_imbalance_taker_sells_on_a_heavy_ask() -> None:
     out = news(_imb_state(10, 90).decide(T0, EVENT, 0))
-    assert out[0]["side"] == -1 and out[0]["price_tick"] == MID - 1
+    assert out[0]["side"] == -1
+    assert out[0]["price_tick"] == MID - 1
 
 
 @pytest.mark.parametrize(("bid_qty", "ask_qty", "kw"), [
@@ -67,12 +70,13 @@ def test_imbalance_taker_cooldown_then_exit_on_target_stop_or_time() -> None:
         s.decide(T0, EVENT, 0)
         s.pos[0] = 1
         s.decide(T0 + 1, ORDER, 0)
-        s.two_sided(MID - 1 + shift + 1, MID + 1 + shift + 1) if shift else None
         if shift:
+            s.two_sided(MID + shift, MID + shift + 2)
             s.level(0, MID - 1, 0)
             s.level(1, MID + 1, 0)
         out = news(s.decide(T0 + 2 + dt_ns, EVENT, 0))
-        assert len(out) == 1 and out[0]["side"] == -1 and out[0]["qty_lot"] == 1, shift
+        assert len(out) == 1, shift
+        assert (out[0]["side"], out[0]["qty_lot"]) == (-1, 1), shift
 
 
 def _arb_state(bid_b: int, ask_a: int, depth: int = 10, **kw: object) -> State:
@@ -94,7 +98,8 @@ def test_arb_fires_only_above_fees_plus_margin() -> None:
     legs = {(int(o["instrument"]), int(o["side"])): int(o["price_tick"]) for o in out}
     assert legs == {(0, 1): MID, (1, -1): MID + 61}
     assert above.fstate[arb.F_LAST_EDGE_BPS] == pytest.approx(61 / 100_030.5 * 1e4 - 6)
-    assert (out["flags"] & 4).all() and (out["qty_lot"] == 5).all()
+    assert (out["flags"] & 4).all()
+    assert (out["qty_lot"] == 5).all()
 
 
 def test_arb_needs_depth_for_the_size() -> None:
@@ -114,7 +119,8 @@ def test_arb_hedges_a_failed_leg_then_unwinds_after_the_timeout() -> None:
     out = news(s.decide(T0 + 1_000_000, ORDER, 1))
     assert len(out) == 1
     assert (out[0]["instrument"], out[0]["side"], out[0]["qty_lot"]) == (1, -1, 5)
-    assert out[0]["price_tick"] >= (MID + 100) * (1 - 5e-4) and out[0]["flags"] == 4  # bounded
+    assert out[0]["price_tick"] >= (MID + 100) * (1 - 5e-4)
+    assert out[0]["flags"] == 4
     out = news(s.decide(T0 + 200_000_000, EVENT, 1))  # the hedge failed too: timeout passed
     assert (out[0]["instrument"], out[0]["side"], out[0]["qty_lot"]) == (0, -1, 5)
     assert out[0]["flags"] & 8  # market IOC on the venue holding the excess
