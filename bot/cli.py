@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "record",
     "backtest",
     "sweep",
+    "config",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 

@@ -14,7 +14,7 @@ The strategy contract (what ``decide`` receives and returns) is described in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 import numpy as np
@@ -34,6 +34,10 @@ FSTATE_SIZE = 0
 
 class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Fixed-spread quoting parameters (all reloadable: they only shape the next quotes)."""
+
+    RELOADABLE: ClassVar[frozenset[str]] = frozenset(
+        {"interval_ms", "offset_ticks", "qty_lot", "post_only"}
+    )
 
     interval_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] = 100.0
     """Time between two requotes, in milliseconds of local time."""

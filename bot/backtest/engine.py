@@ -30,9 +30,10 @@ from bot.backtest.sim_venue import SimVenue
 from bot.core.book import DEFAULT_WINDOW, new_books
 from bot.core.dtypes import EVENT_DTYPE, ORDER_INTENT_DTYPE
 from bot.core.instruments import InstrumentSpec
-from bot.core.risk import RISK_LIMITS_DTYPE, new_risk
+from bot.core.risk import RISK_LIMITS_DTYPE, new_risk, replace_limits
 from bot.core.signal import new_signals, signal_params
-from bot.core.strategy_api import ISTATE_WAKE_NS, new_order_view
+from bot.core.strategy_api import ISTATE_HALTED, ISTATE_USER, ISTATE_WAKE_NS, new_order_view
+from strategies import reload_changes
 
 CHUNK_EVENTS = 1 << 18
 """Events per call of the compiled loop (progress granularity)."""
@@ -174,8 +175,13 @@ class Backtest:
         _, self.rstate, self.rcounts = new_risk(n_inst)
         self.view = new_order_view(opts.max_orders)
         self.pos_local = np.zeros(n_inst, dtype=np.int64)
-        self.params = np.ascontiguousarray(strategy.pack(params, self.traded), dtype=np.float64)
-        self.istate = np.zeros(max(1, strategy.ISTATE_SIZE), dtype=np.int64)
+        self.params_struct = params
+        try:
+            packed = strategy.pack(params, self.traded)
+        except ValueError as e:
+            raise BacktestError(f"strategy.params: {e}") from None
+        self.params = np.ascontiguousarray(packed, dtype=np.float64)
+        self.istate = np.zeros(max(ISTATE_USER, strategy.ISTATE_SIZE), dtype=np.int64)
         self.istate[ISTATE_WAKE_NS] = int(self.events["ts_local_ns"][0])  # the first timer call
         self.fstate = np.zeros(max(1, strategy.FSTATE_SIZE), dtype=np.float64)
         self.intents = np.zeros(max(16, 2 * opts.max_orders), dtype=ORDER_INTENT_DTYPE)
@@ -201,6 +207,10 @@ class Backtest:
 
     def _call(self, stop: int) -> int:
         v = self.venue
+        # limits change only between calls (swap_limits, risk.halt), so this is always current
+        t = self.traded
+        halted = bool(self.limits["kill_switch"][t].any() or self.rstate["halted"][t].any())
+        self.istate[ISTATE_HALTED] = 1 if halted else 0
         return int(
             self.loop.run_loop(
                 self.events, stop, self.es, v.xqty, v.xstate, self.lqty, self.lstate, self.sig,
@@ -258,11 +268,30 @@ class Backtest:
         self.run_s += time.perf_counter() - t
 
     def swap_params(self, params: Any) -> None:
-        """Replace the strategy params between two events (hot reload)."""
-        new = np.ascontiguousarray(self.strategy.pack(params, self.traded), dtype=np.float64)
+        """Replace the strategy params between two events (hot reload).
+
+        Only fields in ``Params.RELOADABLE`` may change; the whole array is copied at once, so
+        the next ``decide`` sees only the new values.
+        """
+        fixed = reload_changes(self.params_struct, params)
+        if fixed:
+            raise BacktestError(f"not reloadable (restart instead): {', '.join(fixed)}")
+        try:
+            packed = self.strategy.pack(params, self.traded)
+        except ValueError as e:
+            raise BacktestError(f"strategy.params: {e}") from None
+        new = np.ascontiguousarray(packed, dtype=np.float64)
         if new.shape != self.params.shape:
             raise BacktestError("new params change the params layout; restart instead")
         self.params[:] = new
+        self.params_struct = params
+
+    def swap_limits(self, limits: np.ndarray) -> None:
+        """Replace the risk limits between two events (hot reload, kill switch)."""
+        try:
+            replace_limits(self.limits, limits)
+        except ValueError as e:
+            raise BacktestError(str(e)) from None
 
     def counters(self) -> dict[str, int]:
         """Return the engine's and venue's counters."""

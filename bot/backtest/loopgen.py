@@ -41,7 +41,11 @@ def _dependency_hash(strategy: ModuleType) -> str:
     digest = hashlib.sha256()
     here = Path(template_module.__file__).parent
     core = here.parent / "core"
-    paths = sorted(here.glob("*.py")) + sorted(core.glob("*.py")) + [Path(str(strategy.__file__))]
+    own = Path(str(strategy.__file__))
+    # the strategy's package too: its kernels may call shared helpers (strategies/_*.py)
+    paths = sorted(here.glob("*.py")) + sorted(core.glob("*.py")) + sorted(own.parent.glob("*.py"))
+    if own not in paths:
+        paths.append(own)
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -149,6 +149,12 @@ def build(cfg: StrategyConfig, data: Dataset, overrides: Overrides | None = None
             have = ", ".join(f"{v}:{s}" for v, s in keys) or "none"
             raise SetupError(f"unknown instrument {ref.venue}:{ref.symbol} (the data has {have})")
         traded.append(keys[(ref.venue, ref.symbol)])
+    check = getattr(module, "check_instruments", None)
+    if check is not None:
+        try:
+            check(params, [data.instruments[i] for i in traded])
+        except ValueError as e:
+            raise SetupError(f"instruments: {e}") from None
     r = cfg.risk
     limits, _, _ = new_risk(len(data.instruments))
     for i in range(len(data.instruments)):

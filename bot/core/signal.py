@@ -16,6 +16,10 @@ going back through ticks). ``sig[inst, SIG_*]`` holds the outputs and the runnin
 * ``SIG_VWAP_TICK``: VWAP of the trades of the last ``vwap_window`` seconds (bounded by the ring
   capacity: the oldest trades leave first when the ring is full).
 * ``SIG_VALID``: 1.0 when the book is two-sided, not crossed and in sync, else 0.0.
+* ``SIG_LAST_TRADE_TICK`` / ``SIG_LAST_TRADE_LOT`` / ``SIG_LAST_TRADE_SIDE``: the last public
+  trade (price, size, aggressor side +1/-1/0); ``SIG_TRADE_COUNT``: trades seen so far;
+  ``SIG_TRADE_VOLUME_LOT``: their total size. A strategy compares the count with the one it
+  saw last to know a trade arrived (bars, trade-driven logic; see ``bot.core.strategy_api``).
 
 The book kernels give the inputs; ``update_book_signals`` runs after a message (BATCH_END) and
 ``update_trade_signals`` per trade. Nothing allocates.
@@ -57,7 +61,13 @@ _S_FLOW_TOTAL = 13
 _S_FLOW_NS = 14
 _S_VWAP_PQ = 15
 _S_VWAP_Q = 16
-N_SIG = 17
+# appended after the running state (columns are never reordered)
+SIG_LAST_TRADE_TICK = 17
+SIG_LAST_TRADE_LOT = 18
+SIG_LAST_TRADE_SIDE = 19
+SIG_TRADE_COUNT = 20
+SIG_TRADE_VOLUME_LOT = 21
+N_SIG = 22
 
 SIGNAL_NAMES = (
     "mid_tick",
@@ -111,6 +121,7 @@ def new_signals(
     sig[:, SIG_SPREAD_TICK] = np.nan
     sig[:, SIG_VWAP_TICK] = np.nan
     sig[:, _S_LAST_MID] = np.nan
+    sig[:, SIG_LAST_TRADE_TICK] = np.nan
     ring = np.zeros((n_instruments, vwap_capacity, 3), dtype=np.float64)
     ring_idx = np.zeros((n_instruments, 2), dtype=np.int64)  # head (next write), count
     return sig, ring, ring_idx
@@ -197,6 +208,11 @@ def update_trade_signals(
     """Fold one trade (``side`` +1 aggressive buy, -1 sell, 0 unknown) into flow and VWAP."""
     if qty_lot <= 0:
         return
+    sig[inst, SIG_LAST_TRADE_TICK] = price_tick
+    sig[inst, SIG_LAST_TRADE_LOT] = qty_lot
+    sig[inst, SIG_LAST_TRADE_SIDE] = side
+    sig[inst, SIG_TRADE_COUNT] += 1.0
+    sig[inst, SIG_TRADE_VOLUME_LOT] += qty_lot
     # trade-flow imbalance with time decay
     last_ns = sig[inst, _S_FLOW_NS]
     decay = 1.0

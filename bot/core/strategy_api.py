@@ -8,7 +8,12 @@ A strategy (``strategies/<name>.py``) is a module with:
   engine ids of the instruments it trades). A hot reload packs a new struct and copies it over
   the old array *between* two calls of ``decide``, so no decision ever mixes two versions;
 * ``ISTATE_SIZE`` / ``FSTATE_SIZE``: sizes of its persistent int64 / float64 scratch arrays
-  (slot ``ISTATE_WAKE_NS`` of the int64 array is reserved: see below);
+  (slots ``ISTATE_WAKE_NS`` and ``ISTATE_HALTED`` of the int64 array are the engine's: a
+  strategy keeps its own state from ``ISTATE_USER`` on);
+* ``Params.RELOADABLE``: a ``ClassVar[frozenset[str]]`` naming the fields a hot reload may
+  change; a new struct that changes any other field is refused (``strategies.reload_changes``);
+* optionally ``check_instruments(params, specs)``: raise ``ValueError`` if the traded
+  instruments (``InstrumentSpec`` list, in config order) do not suit the strategy;
 * ``USES_SIGNALS`` (bool): whether the engine must keep ``bot.core.signal`` up to date for it;
 * ``WAKE_ON_EVENT`` / ``WAKE_ON_ORDER`` (bool): whether ``decide`` runs after every market event
   (at message ends) / every order update or fill; the timer always wakes it. A timer-driven
@@ -42,6 +47,10 @@ from numba import njit
 
 ISTATE_WAKE_NS = 0
 """Slot of ``istate`` holding the next local time the strategy wants a timer call (0: none)."""
+ISTATE_HALTED = 1
+"""Slot of ``istate`` the engine sets to 1 while trading is halted (kill switch), else 0."""
+ISTATE_USER = 2
+"""First slot of ``istate`` a strategy may use for its own state."""
 
 
 class Wake(IntEnum):

@@ -16,7 +16,7 @@ NAME = "scripted"
 USES_SIGNALS = True
 WAKE_ON_EVENT = True
 WAKE_ON_ORDER = True
-ISTATE_SIZE = 2
+ISTATE_SIZE = 3
 FSTATE_SIZE = 1
 _COLS = 7
 
@@ -35,7 +35,7 @@ def decide(
 ) -> int:  # fmt: skip
     """Emit every script row that is due; wake at the next one."""
     rows = params.shape[0] // _COLS
-    k = istate[1]
+    k = istate[2]  # slots 0 and 1 are the engine's
     n = 0
     while k < rows and params[k * _COLS] <= now_ns and n < intents.shape[0]:
         it = intents[n]
@@ -49,6 +49,6 @@ def decide(
         it["ts_local_ns"] = now_ns
         n += 1
         k += 1
-    istate[1] = k
+    istate[2] = k
     istate[0] = int(params[k * _COLS]) if k < rows else 0
     return n

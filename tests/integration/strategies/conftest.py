@@ -1,0 +1,58 @@
+"""Purpose-built markets for the strategy backtests (session-scoped: generated once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config.schema import StrategyConfig, parse_config
+from tests.support import markets
+
+A_VENUE, B_VENUE = "binance-usdm", "bybit"
+
+
+def config(name: str, params: dict[str, Any], instruments: list[dict[str, str]]) -> StrategyConfig:
+    """Return a config with wide risk limits, 1 ms latency, no maker fee, 2 bps taker fee."""
+    return parse_config(
+        {
+            "strategy": {"name": name, "params": params},
+            "instruments": instruments,
+            "risk": {
+                "max_position_lot": 100, "max_order_lot": 50, "max_notional_quote": 1e6,
+                "price_band_bps": 500, "max_open_orders": 20, "orders_per_s": 1000,
+                "burst": 1000,
+            },
+            "backtest": {
+                "latency": {"entry_ms": 1},
+                "fees": {"maker_bps": 0, "taker_bps": 2},
+                "sample_interval_ms": 500,
+            },
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def ou_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 minutes of a mean-reverting market (OU fair price, 6-tick spread, touch trades)."""
+    fair = 600_000 + markets.ou_path(6000, 0.1, theta_per_s=0.2, sigma_ticks=4.0, seed=1)
+    ev = markets.book_events(fair, half_spread_ticks=3, trade_prob=0.5, seed=2)
+    return markets.write(tmp_path_factory.mktemp("ou") / "ou.evt", ev)
+
+
+@pytest.fixture(scope="session")
+def two_venues(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One random-walk fair price on two venues; ``b_dislocated`` is 400 ticks (6.7 bps) rich
+    for 100 s in the middle, ``b_flat`` never is."""
+    d = tmp_path_factory.mktemp("venues")
+    fair = 600_000 + markets.ou_path(4000, 0.1, theta_per_s=0.0, sigma_ticks=3.0, seed=5)
+    a = markets.book_events(fair, venue=A_VENUE, half_spread_ticks=3, trade_prob=0.2, seed=6)
+    out = {"a": markets.write(d / "a.evt", a, venue=A_VENUE)}
+    for name, offset in (("flat", None), ("dislocated", lambda i: 400 if 1500 <= i < 2500 else 0)):
+        b = markets.book_events(
+            fair, venue=B_VENUE, half_spread_ticks=3, trade_prob=0.2, seed=7,
+            latency_ns=1_500_000, offset_ticks=offset,
+        )  # fmt: skip
+        out[f"b_{name}"] = markets.write(d / f"b_{name}.evt", b, venue=B_VENUE)
+    return out
