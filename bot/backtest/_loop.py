@@ -263,7 +263,7 @@ def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) ->
         lstate[inst, ST_VALID] = 0
     if USES_SIGNALS and boundary and kind <= 3:
         update_book_signals(lqty, lstate, sig, inst, now, sparams)
-    return boundary or (flags & _SNAPSHOT) == 0
+    return boundary  # only a whole message is a consistent book (the contract: message ends)
 
 
 @kernel

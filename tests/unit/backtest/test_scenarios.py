@@ -254,3 +254,14 @@ def test_cancel_all_cancels_every_order_of_the_instrument() -> None:
     assert bt.rstate[0]["open_orders"] == 0
     assert bt.venue.vs[4] == 0  # no active orders at the venue
     assert fills(bt) == []
+
+
+def test_strategy_is_woken_once_per_message_after_its_last_row() -> None:
+    # three messages: a two-row snapshot, a two-row diff (one level moves: delete, then add)
+    # and a trade; only rows flagged BATCH_END close a message
+    ev = events([(0, BID, 100, 10), (0, ASK, 101, 10), (1000, ASK, 101, 0),
+                 (1000, ASK, 102, 10), (2000, SELL_TRADE, 100, 1)])  # fmt: skip
+    ev["flags"] = [1, 1 | 2, 0, 2, 2]  # SNAPSHOT, SNAPSHOT | BATCH_END, -, BATCH_END, BATCH_END
+    bt = run_script(ev, [])
+    # mid-message the book is half-applied (here one-sided): the strategy must never see it
+    assert bt.counters()["decide_calls"] == 3
