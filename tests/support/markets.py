@@ -5,6 +5,12 @@ side around ``fair + offset`` (deletes of the levels that went away, then the ne
 row carries BATCH_END, so the book is never crossed at a message end), and, with probability
 ``trade_prob``, a trade at the touch (random aggressor side) that does *not* consume the level
 (the next message restores the book anyway). Everything is seeded and in integer ticks and lots.
+
+``lean`` tilts the book: at step ``i`` every bid size is scaled by ``1 + lean[i]`` and every ask
+size by ``1 - lean[i]``, so the top-N imbalance ``(B - A) / (B + A)`` is about ``lean[i]``.
+``pressure_episodes`` and ``lagged_drift`` build a market where that imbalance predicts the
+next move (the fair price drifts towards the thin side, ``lag`` steps after the book leans) or,
+with the drift taken from an independent lean series, one where it predicts nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +43,28 @@ def ou_path(n: int, dt_s: float, theta_per_s: float, sigma_ticks: float, seed: i
     return x
 
 
+def pressure_episodes(
+    n: int, *, mean_gap_steps: float, length_steps: int, strength: float, noise: float, seed: int
+) -> np.ndarray:
+    """Return a per-step book lean: ``±strength`` during episodes of ``length_steps`` steps
+    (random sign, exponential gaps of mean ``mean_gap_steps``), uniform ``±noise`` otherwise."""
+    rng = np.random.default_rng(seed)
+    lean = rng.uniform(-noise, noise, n)
+    i = int(rng.exponential(mean_gap_steps))
+    while i < n:
+        lean[i : i + length_steps] = strength * (1 if rng.random() < 0.5 else -1)
+        i += length_steps + int(rng.exponential(mean_gap_steps))
+    return lean
+
+
+def lagged_drift(lean: np.ndarray, lag_steps: int, ticks_per_step: float) -> np.ndarray:
+    """Return the price path (ticks, from 0) that moves ``ticks_per_step * lean[i - lag_steps]``
+    at step ``i``: towards the heavier book side (the thin side gets eaten), ``lag`` late."""
+    step = np.zeros_like(lean)
+    step[lag_steps:] = ticks_per_step * lean[: lean.shape[0] - lag_steps]
+    return np.cumsum(step)
+
+
 def book_events(
     fair: np.ndarray,
     *,
@@ -50,6 +78,7 @@ def book_events(
     trade_lot: int = 5,
     latency_ns: int = 1_000_000,
     offset_ticks: Callable[[int], int] | None = None,
+    lean: np.ndarray | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """Return the event rows of one venue's book following ``fair`` (absolute ticks)."""
@@ -67,6 +96,9 @@ def book_events(
         best_ask = mid + half_spread_ticks
         new_b = {best_bid - k: size_lot + 10 * k + int(rng.integers(0, 10)) for k in range(levels)}
         new_a = {best_ask + k: size_lot + 10 * k + int(rng.integers(0, 10)) for k in range(levels)}
+        if lean is not None:
+            new_b = {p: max(1, round(q * (1 + lean[i]))) for p, q in new_b.items()}
+            new_a = {p: max(1, round(q * (1 - lean[i]))) for p, q in new_a.items()}
         msg: list[tuple[int, int, int, int, int]] = []
         if i == 0:
             msg.append((EventKind.BOOK_CLEAR, EventFlag.SNAPSHOT, t, 0, 0))

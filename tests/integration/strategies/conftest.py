@@ -56,3 +56,35 @@ def two_venues(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )  # fmt: skip
         out[f"b_{name}"] = markets.write(d / f"b_{name}.evt", b, venue=B_VENUE)
     return out
+
+
+IMBALANCE_SEEDS = (11, 12)
+IMBALANCE_LAG_STEPS = 3
+
+
+@pytest.fixture(scope="session")
+def imbalance_markets(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
+    """Per seed, 10 minutes of a 2-tick-wide book that leans in episodes (``lean``): in
+    ``informative`` the fair price drifts towards the thin side 300 ms after the book leans
+    (about 10 ticks an episode); in ``uninformative`` the book leans the same way but the fair
+    price is a random walk of a similar volatility that ignores it."""
+    d = tmp_path_factory.mktemp("imbalance")
+    n = 6000
+    out: dict[int, dict[str, Any]] = {}
+    for seed in IMBALANCE_SEEDS:
+        lean = markets.pressure_episodes(
+            n, mean_gap_steps=30, length_steps=15, strength=0.7, noise=0.2, seed=seed
+        )
+        walk = markets.ou_path(n, 0.1, theta_per_s=0.0, sigma_ticks=1.5, seed=seed + 1)
+        blind = markets.ou_path(n, 0.1, theta_per_s=0.0, sigma_ticks=2.0, seed=seed + 1)
+        fairs = {
+            "informative": 600_000 + walk + markets.lagged_drift(lean, IMBALANCE_LAG_STEPS, 1.0),
+            "uninformative": 600_000 + blind,
+        }
+        out[seed] = {"lean": lean}
+        for name, fair in fairs.items():
+            ev = markets.book_events(
+                fair, half_spread_ticks=1, lean=lean, trade_prob=0.3, seed=seed + 2
+            )
+            out[seed][name] = markets.write(d / f"{name}_{seed}.evt", ev)
+    return out
