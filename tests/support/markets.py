@@ -43,6 +43,20 @@ def ou_path(n: int, dt_s: float, theta_per_s: float, sigma_ticks: float, seed: i
     return x
 
 
+def trend_path(
+    segments: list[tuple[int, float]],
+    dt_s: float,
+    *,
+    theta_per_s: float,
+    sigma_ticks: float,
+    seed: int,
+) -> np.ndarray:
+    """Return a path (ticks, from 0) of ``(steps, ticks_per_step)`` linear segments plus
+    Ornstein-Uhlenbeck noise (``ou_path``): swings around the trend line."""
+    drift = np.concatenate([np.full(k, slope) for k, slope in segments]).cumsum()
+    return drift + ou_path(drift.shape[0], dt_s, theta_per_s, sigma_ticks, seed)
+
+
 def pressure_episodes(
     n: int, *, mean_gap_steps: float, length_steps: int, strength: float, noise: float, seed: int
 ) -> np.ndarray:

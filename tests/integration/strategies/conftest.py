@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.config.schema import StrategyConfig, parse_config
+from bot.core.dtypes import EventKind
 from tests.support import markets
 
 A_VENUE, B_VENUE = "binance-usdm", "bybit"
@@ -88,3 +89,25 @@ def imbalance_markets(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dic
             )
             out[seed][name] = markets.write(d / f"{name}_{seed}.evt", ev)
     return out
+
+
+TREND_PHASES_S = (90, 150, 150)
+THETA, SIGMA, SEED = 0.05, 3.0, 21
+"""Seconds of the flat start, the up-trend and the down-trend of ``trend_reversal``."""
+QUIET_S = (30, 35)
+"""A stretch of the flat start without trades (time bars: no bars there)."""
+
+
+@pytest.fixture(scope="session")
+def trend_reversal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6-minute market: flat, then +2 ticks/s for 150 s, then -2 ticks/s for 150 s (random
+    walk of 2 ticks per root second on top), trades at the touch in ~40% of 100 ms steps,
+    none during ``QUIET_S``."""
+    flat, up, down = (10 * s for s in TREND_PHASES_S)
+    segments = [(flat, 0.0), (up, 0.2), (down, -0.2)]
+    path = markets.trend_path(segments, 0.1, theta_per_s=THETA, sigma_ticks=SIGMA, seed=SEED)
+    ev = markets.book_events(600_000 + path, half_spread_ticks=1, trade_prob=0.4, seed=22)
+    t = (ev["ts_exch_ns"] - markets.START_NS) / 1e9
+    trade = (ev["kind"] == EventKind.TRADE_BUY) | (ev["kind"] == EventKind.TRADE_SELL)
+    quiet = trade & (t >= QUIET_S[0]) & (t < QUIET_S[1])
+    return markets.write(tmp_path_factory.mktemp("trend") / "trend.evt", ev[~quiet])
