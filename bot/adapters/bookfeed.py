@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import orjson
 
 from bot.adapters import levels
 from bot.adapters.base import (
@@ -88,6 +89,7 @@ class WsBookFeed:
         qty: np.ndarray,
         state: np.ndarray,
         policy: ConnectionPolicy,
+        url: str,
     ) -> None:
         if not instruments:
             raise ValueError("a feed needs at least one instrument")
@@ -100,6 +102,7 @@ class WsBookFeed:
         self.qty = qty
         self.state = state
         self.policy = policy
+        self.url = url
         self.stats = FeedStats()
         self.refs = tuple(instruments)
         self.by_symbol = {ref.spec.symbol: ref for ref in instruments}
@@ -111,6 +114,10 @@ class WsBookFeed:
         self._scratch_text = np.zeros(levels.CHECKSUM_BUFFER, dtype=np.uint8)
 
     # -- MarketDataFeed contract -------------------------------------------------------------
+
+    def ws_urls(self) -> Sequence[str]:
+        """Return the feed's WebSocket URL (every book and stream is on that one connection)."""
+        return (self.url,)
 
     def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
         """Forget sync state: every book waits for the snapshot its new subscription sends.
@@ -166,6 +173,17 @@ class WsBookFeed:
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Return the frames that make the venue send a fresh book snapshot for ``ref``."""
         raise NotImplementedError
+
+    @staticmethod
+    def op_frames(op: str, args: Sequence[Any], per_frame: int) -> list[str]:
+        """Return ``{"op": op, "args": [...]}`` frames of at most ``per_frame`` args each.
+
+        OKX, Bitget and BitMEX (un)subscribe with this request shape.
+        """
+        return [
+            orjson.dumps({"op": op, "args": args[k : k + per_frame]}).decode()
+            for k in range(0, len(args), per_frame)
+        ]
 
     def forget(self, sync: BookSync) -> None:
         """Drop venue-specific per-book state before a resync (BitMEX: the id -> price map)."""

@@ -47,6 +47,11 @@ _BACKSLASH = 92
 _RBRACKET = 93
 _LBRACE = 123
 _RBRACE = 125
+# EventKind / EventFlag values (core.dtypes) as plain ints for the kernels.
+_BOOK_BID = 1
+_BOOK_ASK = 2
+_BOOK_CLEAR = 3
+_BATCH_END = 2
 
 
 @njit(cache=True, nogil=True)
@@ -331,3 +336,55 @@ def mark_batch_end(rows: np.ndarray, n0: int, n1: int, flag: int) -> None:
     """Set ``flag`` (BATCH_END) on the last row of ``rows[n0:n1]`` if there is one."""
     if n1 > n0:
         rows[n1 - 1]["flags"] = rows[n1 - 1]["flags"] | flag
+
+
+@njit(cache=True, nogil=True, inline="always")
+def apply_book_sides(
+    buf: np.ndarray,
+    b_s: int,
+    b_e: int,
+    a_s: int,
+    a_e: int,
+    clear: bool,
+    flags: int,
+    venue: int,
+    inst: int,
+    tick_m: int,
+    tick_e: int,
+    lot_m: int,
+    lot_e: int,
+    ts_exch_ns: int,
+    ts_local_ns: int,
+    seq: int,
+    rows: np.ndarray,
+    n: int,
+    pow10: np.ndarray,
+    qty: np.ndarray,
+    state: np.ndarray,
+) -> tuple[int, int]:
+    """Turn one snapshot or delta (bid span ``buf[b_s:b_e]``, ask span) into rows and apply them.
+
+    From ``rows[n]``: a BOOK_CLEAR row if ``clear`` (the caller has checked there is room), then
+    one BOOK_BID row per bid and one BOOK_ASK row per ask, all with ``flags`` and ``seq``; the
+    last row gets BATCH_END and every row is applied to the book. Return ``(new_n, ScanStatus)``;
+    on failure nothing is applied and the caller keeps its old ``n``.
+    """
+    start = n
+    if clear:
+        write_row(rows, n, _BOOK_CLEAR, flags, venue, inst, ts_exch_ns, ts_local_ns, 0, 0, seq)
+        start = n + 1
+    n1, status = parse_levels(
+        buf, b_s, b_e, _BOOK_BID, flags, venue, inst, tick_m, tick_e, lot_m, lot_e,
+        ts_exch_ns, ts_local_ns, seq, rows, start, pow10,
+    )  # fmt: skip
+    if status != 0:
+        return n, status
+    n2, status = parse_levels(
+        buf, a_s, a_e, _BOOK_ASK, flags, venue, inst, tick_m, tick_e, lot_m, lot_e,
+        ts_exch_ns, ts_local_ns, seq, rows, n1, pow10,
+    )  # fmt: skip
+    if status != 0:
+        return n, status
+    mark_batch_end(rows, n, n2, _BATCH_END)
+    apply_rows(qty, state, rows, n, n2)
+    return n2, 0

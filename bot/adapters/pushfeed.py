@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import msgspec
-import orjson
 
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
@@ -42,8 +41,8 @@ class ChannelPushFeed(WsBookFeed):
         """Return the error a venue ``error``/``notice`` event stands for."""
         raise NotImplementedError
 
-    def configure(self, channels: Sequence[str], url: str) -> None:
-        """Validate and store the channel selection (at most one book channel) and the URL."""
+    def configure(self, channels: Sequence[str]) -> None:
+        """Validate and store the channel selection (at most one book channel)."""
         unknown = [c for c in channels if c not in self.known_channels]
         if unknown:
             raise ValueError(
@@ -55,31 +54,20 @@ class ChannelPushFeed(WsBookFeed):
             raise ValueError(f"subscribe at most one {self.venue.label} book channel: {books}")
         self.channels = tuple(channels)
         self.book_channel = books[0] if books else None
-        self.url = url
 
     def arg(self, channel: str, ref: InstrumentRef) -> dict[str, str]:
         """Return the subscription argument of one channel and instrument."""
         return {"channel": channel, "instId": ref.spec.symbol}
 
-    def ws_urls(self) -> Sequence[str]:
-        """Return the public WebSocket URL."""
-        return (self.url,)
-
     def subscribe_messages(self) -> Sequence[str]:
         """Return subscribe frames for every channel and instrument."""
         args = [self.arg(c, r) for c in self.channels for r in self.refs]
-        step = self.args_per_frame
-        return [
-            orjson.dumps({"op": "subscribe", "args": args[k : k + step]}).decode()
-            for k in range(0, len(args), step)
-        ]
+        return self.op_frames("subscribe", args, self.args_per_frame)
 
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Unsubscribe and subscribe ``ref``'s book channel: the venue answers with a snapshot."""
         arg = [self.arg(self.book_channel or "books", ref)]
-        return [
-            orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")
-        ]
+        return self.op_frames("unsubscribe", arg, 1) + self.op_frames("subscribe", arg, 1)
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
         """Parse one frame into event rows; count and skip malformed input, never raise."""

@@ -23,6 +23,7 @@ from bot.backtest.sim_types import (
     I_POSITION,
     I_QWAIT_N,
     I_TAKER_LOT,
+    NO_TIME,
     VI_MAKER_FEE,
     VI_QUOTE_PER_TICK_LOT,
     VI_TAKER_FEE,
@@ -59,6 +60,26 @@ def latency(vs: np.ndarray, slot: int, lat: np.ndarray) -> int:
     return lat[k % lat.shape[0]]
 
 
+@inline_kernel
+def arrival_ns(vs: np.ndarray, now_ns: int, lat_slot: int, last_slot: int, lat: np.ndarray) -> int:
+    """Return when a message sent at ``now_ns`` arrives over one ordered connection.
+
+    The latency is the next of ``lat`` (index in ``vs[lat_slot]``), and the arrival is never
+    before the previous message's (``vs[last_slot]``, updated): messages are never reordered.
+    """
+    ts = max(now_ns + latency(vs, lat_slot, lat), vs[last_slot])
+    vs[last_slot] = ts
+    return ts
+
+
+@inline_kernel
+def next_ns(vs: np.ndarray, ring: np.ndarray, head_slot: int, tail_slot: int) -> int:
+    """Return the ``ts_ns`` of the oldest message in a ring queue (``NO_TIME`` if empty)."""
+    if vs[head_slot] == vs[tail_slot]:
+        return NO_TIME
+    return ring[vs[head_slot] & (ring.shape[0] - 1)]["ts_ns"]
+
+
 @kernel
 def respond(
     vs: np.ndarray,
@@ -76,8 +97,7 @@ def respond(
         vs[VS_ERROR] = 2  # RESPONSE_QUEUE_FULL: the engine stops and reports it
         tail = vs[VS_RESP_HEAD] + cap - 1  # overwrite the newest slot rather than corrupt
     now = vs[VS_NOW_NS]
-    ts = max(now + latency(vs, VS_LAT_OUT_IDX, lat_out), vs[VS_LAST_RESP_TS])
-    vs[VS_LAST_RESP_TS] = ts
+    ts = arrival_ns(vs, now, VS_LAT_OUT_IDX, VS_LAST_RESP_TS, lat_out)
     r = resp[tail & (cap - 1)]
     r["ts_ns"] = ts
     r["ts_exch_ns"] = now

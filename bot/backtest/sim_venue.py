@@ -42,9 +42,10 @@ from __future__ import annotations
 import numpy as np
 
 from bot.backtest.sim_match import (
-    latency,
+    arrival_ns,
     level_at,
     mid_tick,
+    next_ns,
     on_event,
     refresh_bounds,
     remove_active,
@@ -128,8 +129,7 @@ def submit(
     tail = vs[VS_REQ_TAIL]
     if tail - vs[VS_REQ_HEAD] >= cap:
         return 1  # REQUEST_QUEUE_FULL
-    ts = max(now_ns + latency(vs, VS_LAT_IN_IDX, lat_in), vs[VS_LAST_REQ_TS])
-    vs[VS_LAST_REQ_TS] = ts
+    ts = arrival_ns(vs, now_ns, VS_LAT_IN_IDX, VS_LAST_REQ_TS, lat_in)
     r = req[tail & (cap - 1)]
     r["ts_ns"] = ts
     r["action"] = action
@@ -146,17 +146,13 @@ def submit(
 @inline_kernel
 def next_request_ns(vs: np.ndarray, req: np.ndarray) -> int:
     """Return the venue arrival time of the oldest request in flight (``NO_TIME`` if none)."""
-    if vs[VS_REQ_HEAD] == vs[VS_REQ_TAIL]:
-        return NO_TIME
-    return req[vs[VS_REQ_HEAD] & (req.shape[0] - 1)]["ts_ns"]
+    return next_ns(vs, req, VS_REQ_HEAD, VS_REQ_TAIL)
 
 
 @inline_kernel
 def next_response_ns(vs: np.ndarray, resp: np.ndarray) -> int:
     """Return the local arrival time of the oldest response in flight (``NO_TIME`` if none)."""
-    if vs[VS_RESP_HEAD] == vs[VS_RESP_TAIL]:
-        return NO_TIME
-    return resp[vs[VS_RESP_HEAD] & (resp.shape[0] - 1)]["ts_ns"]
+    return next_ns(vs, resp, VS_RESP_HEAD, VS_RESP_TAIL)
 
 
 @kernel

@@ -45,7 +45,7 @@ class VenueEntry:
     specs_paths: Callable[[Sequence[str]], list[str]]
     """REST paths whose bodies together hold the specs of the given symbols."""
     parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
-    url_options: tuple[str, str]
+    url_options: tuple[str, str] = ("url", "rest_base_url")
     """Names of the feed's (WebSocket URL, REST URL) keyword options, for loopback overrides."""
 
 
@@ -71,8 +71,8 @@ def _picking(
     return parse
 
 
-VENUES: dict[str, VenueEntry] = {
-    "binance-usdm": VenueEntry(
+_ENTRIES = (
+    VenueEntry(
         name="binance-usdm",
         make_feed=binance_usdm.BinanceUsdmFeed,
         rest_base_url=binance_c.REST_BASE_URL,
@@ -80,7 +80,7 @@ VENUES: dict[str, VenueEntry] = {
         parse_specs=binance_usdm.parse_exchange_info,
         url_options=("ws_base_url", "rest_base_url"),
     ),
-    "bybit": VenueEntry(
+    VenueEntry(
         name="bybit",
         make_feed=bybit.BybitFeed,
         rest_base_url=bybit_c.REST_BASE_URL,
@@ -90,39 +90,36 @@ VENUES: dict[str, VenueEntry] = {
         parse_specs=bybit.parse_instruments_info,
         url_options=("ws_url", "rest_base_url"),
     ),
-    "okx": VenueEntry(
+    VenueEntry(
         name="okx",
         make_feed=okx.OkxFeed,
         rest_base_url=okx_c.REST_URL,
         specs_paths=lambda symbols: [okx_c.INSTRUMENTS_PATH],
         parse_specs=_picking("okx", parse_okx_instruments),
-        url_options=("url", "rest_base_url"),
     ),
-    "bitget": VenueEntry(
+    VenueEntry(
         name="bitget",
         make_feed=bitget.BitgetFeed,
         rest_base_url=bitget_c.REST_URL,
         specs_paths=lambda symbols: [bitget_c.CONTRACTS_PATH],
         parse_specs=_picking("bitget", parse_bitget_contracts),
-        url_options=("url", "rest_base_url"),
     ),
-    "bingx": VenueEntry(
+    VenueEntry(
         name="bingx",
         make_feed=bingx.BingxFeed,
         rest_base_url=bingx_c.REST_URL,
         specs_paths=lambda symbols: [bingx_c.CONTRACTS_PATH],
         parse_specs=_picking("bingx", parse_bingx_contracts),
-        url_options=("url", "rest_base_url"),
     ),
-    "bitmex": VenueEntry(
+    VenueEntry(
         name="bitmex",
         make_feed=bitmex.BitmexFeed,
         rest_base_url=bitmex_c.REST_URL,
         specs_paths=lambda symbols: [bitmex_c.INSTRUMENT_PATH.format(symbol=s) for s in symbols],
         parse_specs=_picking("bitmex", parse_bitmex_instruments),
-        url_options=("url", "rest_base_url"),
     ),
-}
+)
+VENUES: dict[str, VenueEntry] = {entry.name: entry for entry in _ENTRIES}
 
 
 def venue(name: str) -> VenueEntry:

@@ -22,7 +22,6 @@ import orjson
 from bot.adapters.base import (
     ConnectionPolicy,
     EventBuffer,
-    FeedStats,
     InstrumentRef,
     Keepalive,
     SnapshotRequest,
@@ -30,7 +29,8 @@ from bot.adapters.base import (
 from bot.adapters.binance_usdm import constants as c
 from bot.adapters.binance_usdm import schemas, snapshot, sync
 from bot.adapters.binance_usdm.parse import parse_agg_trade, parse_book_ticker, parse_mark_price
-from bot.adapters.common import grid_columns, invalidate, pack_symbols
+from bot.adapters.common import pack_symbols
+from bot.adapters.kernelfeed import KernelBookFeed, SyncLayout
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, ST_VALID, level_qty
 from bot.core.dtypes import VenueId
 from bot.core.ticks import POW10
@@ -41,10 +41,19 @@ _ROWS_MASK = sync.ROWS_MASK
 _depth_update = sync.depth_update
 
 
-class BinanceUsdmFeed:
+class BinanceUsdmFeed(KernelBookFeed):
     """Binance USD-M public market data for a set of instruments sharing one set of books."""
 
     venue = VenueId.BINANCE_USDM
+    layout = SyncLayout(
+        n_columns=sync.N_SY,
+        grid=(sync.SY_TICK_M, sync.SY_TICK_E, sync.SY_LOT_M, sync.SY_LOT_E),
+        instrument=sync.SY_INST,
+        last_u=sync.SY_LAST_U,
+        phase=sync.SY_PHASE,
+        phase_wait=sync.PHASE_WAIT,
+        n_res=sync.N_RES,
+    )
 
     def __init__(
         self,
@@ -59,33 +68,18 @@ class BinanceUsdmFeed:
         trades: bool = True,
         mark_price: bool = True,
     ) -> None:
-        if not instruments:
-            raise ValueError("a feed needs at least one instrument")
-        self.stats = FeedStats()
-        self.policy = ConnectionPolicy(
+        policy = ConnectionPolicy(
             rest_base_url=rest_base_url,
             keepalive=Keepalive(),  # server pings with frames; the transport answers them
             stale_after_s=stale_after_s,
             max_session_s=session_s,
             snapshot_timeout_s=c.SNAPSHOT_TIMEOUT_S,
         )
-        self._refs = list(instruments)
-        self._qty = qty
-        self._state = state
+        super().__init__(instruments, qty, state, policy)
         self._ws_base = ws_base_url.rstrip("/")
         self._trades = trades
         self._mark_price = mark_price
-        self._local = {ref.spec.symbol: k for k, ref in enumerate(self._refs)}
-        self._sync = np.zeros((len(self._refs), sync.N_SY), dtype=np.int64)
         pack_symbols(self._sync, sync.SY_SYM0, sync.SY_SYMLEN, [r.spec.symbol for r in self._refs])
-        for k, ref in enumerate(self._refs):
-            tm, te, lm, le = grid_columns(ref)
-            row = self._sync[k]
-            row[sync.SY_TICK_M], row[sync.SY_TICK_E] = tm, te
-            row[sync.SY_LOT_M], row[sync.SY_LOT_E] = lm, le
-            row[sync.SY_INST] = ref.instrument
-            state[ref.instrument, ST_VALID] = 0
-        self._res = np.zeros(sync.N_RES, dtype=np.int64)
         self._buffers: list[deque[tuple[bytes, int]]] = [deque() for _ in self._refs]
         self._wanted: set[int] = set()
         self._bbo_held: list[tuple[int, tuple[int, int, int, int]] | None] = [None] * len(
@@ -366,31 +360,9 @@ class BinanceUsdmFeed:
         return bid != NO_BID and ask != NO_ASK and bid >= ask
 
     # -- sync state --------------------------------------------------------------------------
-    def invalid_instruments(self) -> Sequence[int]:
-        """Return the instruments whose book is not in sync."""
-        return [r.instrument for r in self._refs if self._state[r.instrument, ST_VALID] == 0]
-
-    def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
-        """Invalidate one instrument and fetch a new snapshot (supervisor: staleness)."""
-        for k, ref in enumerate(self._refs):
-            if ref.instrument == instrument:
-                self._start_resync(k, reason, ts_local_ns, out)
-                return
-
     def _start_resync(self, local: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
-        inst = self._refs[local].instrument
-        seq = int(self._sync[local, sync.SY_LAST_U])
-        invalidate(
-            out,
-            self._state,
-            self.stats,
-            venue=int(self.venue),
-            instrument=inst,
-            ts_local_ns=ts_local_ns,
-            reason=reason,
-            seq=seq,
-        )
-        self._sync[local, sync.SY_PHASE] = sync.PHASE_WAIT
+        """Invalidate the book and fetch a new REST snapshot (diffs buffer meanwhile)."""
+        self._invalidate(local, reason, ts_local_ns, out)
         self._buffers[local].clear()
         self._request(local)
 
@@ -408,10 +380,3 @@ class BinanceUsdmFeed:
             self._count("buffer_overflow")
             buffer.clear()
         buffer.append((raw, ts_local_ns))
-
-    def _malformed(self, reason: str) -> None:
-        self.stats.malformed += 1
-        self._count(reason)
-
-    def _count(self, reason: str) -> None:
-        self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1

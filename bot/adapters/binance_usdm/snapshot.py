@@ -20,7 +20,6 @@ from bot.adapters.binance_usdm.sync import (
     _F_MASK,
     _F_TXT,
     _F_U2,
-    _FLAG_BATCH_END,
     _FLAG_FROM_REST,
     _FLAG_SNAPSHOT,
     _M_A,
@@ -42,21 +41,14 @@ from bot.adapters.binance_usdm.sync import (
     SY_TICK_M,
 )
 from bot.adapters.jsonscan import (
-    apply_rows,
-    mark_batch_end,
+    apply_book_sides,
     ms_to_ns,
     parse_int,
-    parse_levels,
     skip_ws,
     string_end,
     value_end,
-    write_row,
 )
 from bot.core.book import ST_VALID
-
-_BOOK_BID = 1
-_BOOK_ASK = 2
-_BOOK_CLEAR = 3
 
 
 class SnapshotStatus(IntEnum):
@@ -152,57 +144,14 @@ def depth_snapshot(
     if ts_exch < 0:
         return n
     flags = _FLAG_SNAPSHOT | _FLAG_FROM_REST
-    write_row(rows, n, _BOOK_CLEAR, flags, _VENUE, inst, ts_exch, ts_local_ns, 0, 0, snap_id)
-    tick_m = sync[local, SY_TICK_M]
-    tick_e = sync[local, SY_TICK_E]
-    lot_m = sync[local, SY_LOT_M]
-    lot_e = sync[local, SY_LOT_E]
-    n1, st = parse_levels(
-        buf,
-        res[_F_B_S],
-        res[_F_B_E],
-        _BOOK_BID,
-        flags,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        snap_id,
-        rows,
-        n + 1,
-        pow10,
-    )
+    n2, st = apply_book_sides(
+        buf, res[_F_B_S], res[_F_B_E], res[_F_A_S], res[_F_A_E], True, flags, _VENUE, inst,
+        sync[local, SY_TICK_M], sync[local, SY_TICK_E], sync[local, SY_LOT_M],
+        sync[local, SY_LOT_E], ts_exch, ts_local_ns, snap_id, rows, n, pow10, qty, state,
+    )  # fmt: skip
     if st != 0:
         res[R_STATUS] = 2
         return n
-    n2, st = parse_levels(
-        buf,
-        res[_F_A_S],
-        res[_F_A_E],
-        _BOOK_ASK,
-        flags,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        snap_id,
-        rows,
-        n1,
-        pow10,
-    )
-    if st != 0:
-        res[R_STATUS] = 2
-        return n
-    mark_batch_end(rows, n, n2, _FLAG_BATCH_END)
-    apply_rows(qty, state, rows, n, n2)
     state[inst, ST_VALID] = 0
     sync[local, SY_SNAP_ID] = snap_id
     sync[local, SY_LAST_U] = snap_id

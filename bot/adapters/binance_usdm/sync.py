@@ -83,11 +83,6 @@ STATUS_SHIFT = 40
 ROWS_MASK = (1 << STATUS_SHIFT) - 1
 
 
-STATUS_SHIFT = 40
-"""``depth_update`` returns ``(status << STATUS_SHIFT) | rows`` unless the diff was applied."""
-ROWS_MASK = (1 << STATUS_SHIFT) - 1
-
-
 # Result slots (res is an int64 scratch array of length N_RES, reused for every frame).
 R_STATUS = 0
 R_LOCAL = 1
@@ -161,6 +156,35 @@ def _symbol_local(buf: np.ndarray, s: int, e: int, sync: np.ndarray) -> int:
     return -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _side_rows(
+    buf: np.ndarray,
+    s: int,
+    e: int,
+    side: int,
+    res: np.ndarray,
+    rows: np.ndarray,
+    sync: np.ndarray,
+    ts_local_ns: int,
+) -> int:
+    """Convert the level array at ``buf[s]`` of one side (0 bids, 1 asks) of instrument
+    ``res[R_LOCAL]`` into rows from ``res[_F_NEXT]``, and advance it.
+
+    ``ts_exch_ns`` and ``seq`` are filled in later by ``depth_update``. Return the index past
+    the array, or -2 for a bad level, -5 for no room (the ``_scan_depth`` codes).
+    """
+    local = res[R_LOCAL]
+    n1, status, end = parse_levels_at(
+        buf, s, e, side + 1, 0, _VENUE, sync[local, SY_INST],
+        sync[local, SY_TICK_M], sync[local, SY_TICK_E], sync[local, SY_LOT_M],
+        sync[local, SY_LOT_E], 0, ts_local_ns, 0, rows, res[_F_NEXT], _POW10,
+    )  # fmt: skip
+    if status != 0:
+        return -5 if status == 3 else -2
+    res[_F_NEXT] = n1
+    return end
+
+
 @njit(cache=True, nogil=True)
 def _scan_depth(
     buf: np.ndarray,
@@ -200,30 +224,10 @@ def _scan_depth(
         k0 = buf[ks]
         if klen == 1 and (k0 == 98 or k0 == 97):  # b / a
             bit = _M_B if k0 == 98 else _M_A
-            local = res[R_LOCAL]
-            if local >= 0 and res[_F_MASK] & _M_ETYPE:
-                n1, status, ve = parse_levels_at(
-                    buf,
-                    vs,
-                    e,
-                    1 if k0 == 98 else 2,
-                    0,
-                    _VENUE,
-                    sync[local, SY_INST],
-                    sync[local, SY_TICK_M],
-                    sync[local, SY_TICK_E],
-                    sync[local, SY_LOT_M],
-                    sync[local, SY_LOT_E],
-                    0,
-                    ts_local_ns,
-                    0,
-                    rows,
-                    res[_F_NEXT],
-                    _POW10,
-                )
-                if status != 0:
-                    return -5 if status == 3 else -2
-                res[_F_NEXT] = n1
+            if res[R_LOCAL] >= 0 and res[_F_MASK] & _M_ETYPE:
+                ve = _side_rows(buf, vs, e, 0 if k0 == 98 else 1, res, rows, sync, ts_local_ns)
+                if ve < 0:
+                    return ve
                 res[_F_PARSED] |= bit
             else:
                 ve = value_end(buf, vs, e)
@@ -347,34 +351,14 @@ def _deferred_levels(
     buf: np.ndarray, res: np.ndarray, rows: np.ndarray, sync: np.ndarray, ts_local_ns: int
 ) -> int:
     """Convert level arrays whose key came before the symbol or event type; 0 or an error."""
-    local = res[R_LOCAL]
     for side in range(2):
         bit = _M_B if side == 0 else _M_A
         if res[_F_PARSED] & bit:
             continue
         s = res[_F_B_S] if side == 0 else res[_F_A_S]
-        n1, status, _ = parse_levels_at(
-            buf,
-            s,
-            len(buf),
-            side + 1,
-            0,
-            _VENUE,
-            sync[local, SY_INST],
-            sync[local, SY_TICK_M],
-            sync[local, SY_TICK_E],
-            sync[local, SY_LOT_M],
-            sync[local, SY_LOT_E],
-            0,
-            ts_local_ns,
-            0,
-            rows,
-            res[_F_NEXT],
-            _POW10,
-        )
-        if status != 0:
-            return -5 if status == 3 else -2
-        res[_F_NEXT] = n1
+        end = _side_rows(buf, s, len(buf), side, res, rows, sync, ts_local_ns)
+        if end < 0:
+            return end
     return 0
 
 

@@ -53,7 +53,7 @@ class BingxFeed(WsBookFeed):
             stale_after_s=stale_after_s,
             gzip_frames=True,
         )
-        super().__init__(instruments, qty, state, policy)
+        super().__init__(instruments, qty, state, policy, url)
         depth = [s for s in streams if _is_depth(s)]
         unknown = [s for s in streams if s not in _PARSERS and not _is_depth(s)]
         if unknown or len(depth) > 1:
@@ -63,12 +63,7 @@ class BingxFeed(WsBookFeed):
             )
         self.streams = tuple(streams)
         self.depth_stream = depth[0] if depth else None
-        self.url = url
         self._request_id = 0
-
-    def ws_urls(self) -> Sequence[str]:
-        """Return the swap market WebSocket URL."""
-        return (self.url,)
 
     def _request(self, req_type: str, data_type: str) -> str:
         self._request_id += 1

@@ -55,9 +55,9 @@ class BitgetFeed(ChannelPushFeed):
             stale_after_s=stale_after_s,
             max_session_s=session_s,
         )
-        super().__init__(instruments, qty, state, policy)
+        super().__init__(instruments, qty, state, policy, url)
         self.product_type = product_type
-        self.configure(channels, url)
+        self.configure(channels)
 
     def arg(self, channel: str, ref: InstrumentRef) -> dict[str, str]:
         """Return the subscription argument (Bitget needs the product type)."""

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 import numpy as np
-import orjson
 
 from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef, Keepalive
 from bot.adapters.bitmex import book_sync, constants, parse, schemas
@@ -49,7 +48,7 @@ class BitmexFeed(WsBookFeed):
         policy = ConnectionPolicy(
             rest_base_url=rest_base_url, keepalive=keepalive, stale_after_s=stale_after_s
         )
-        super().__init__(instruments, qty, state, policy)
+        super().__init__(instruments, qty, state, policy, url)
         books = [t for t in tables if t in constants.BOOK_TABLES]
         unknown = [t for t in tables if t not in constants.TABLES]
         if unknown or len(books) > 1:
@@ -59,29 +58,18 @@ class BitmexFeed(WsBookFeed):
             )
         self.tables = tuple(tables)
         self.book_table = books[0] if books else None
-        self.url = url
         self.ids: dict[int, dict[int, int]] = {ref.instrument: {} for ref in instruments}
         """Per instrument: ``id * 2 + side`` -> price tick of every row in the book."""
-
-    def ws_urls(self) -> Sequence[str]:
-        """Return the realtime WebSocket URL."""
-        return (self.url,)
 
     def subscribe_messages(self) -> Sequence[str]:
         """Return subscribe frames for every table and instrument."""
         args = [f"{t}:{r.spec.symbol}" for t in self.tables for r in self.refs]
-        step = constants.SUBSCRIBE_ARGS_PER_FRAME
-        return [
-            orjson.dumps({"op": "subscribe", "args": args[k : k + step]}).decode()
-            for k in range(0, len(args), step)
-        ]
+        return self.op_frames("subscribe", args, constants.SUBSCRIBE_ARGS_PER_FRAME)
 
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Unsubscribe and subscribe the book table of ``ref``: BitMEX sends a new partial."""
         arg = [f"{self.book_table or 'orderBookL2'}:{ref.spec.symbol}"]
-        return [
-            orjson.dumps({"op": op, "args": arg}).decode() for op in ("unsubscribe", "subscribe")
-        ]
+        return self.op_frames("unsubscribe", arg, 1) + self.op_frames("subscribe", arg, 1)
 
     def forget(self, sync: BookSync) -> None:
         """Forget the ids of ``sync``'s book (the next partial brings them all again)."""

@@ -15,16 +15,13 @@ import numpy as np
 from numba import njit
 
 from bot.adapters.jsonscan import (
-    apply_rows,
+    apply_book_sides,
     bytes_equal,
-    mark_batch_end,
     ms_to_ns,
     parse_int,
-    parse_levels,
     skip_ws,
     string_end,
     value_end,
-    write_row,
 )
 from bot.core.book import ST_VALID, check_book
 
@@ -249,62 +246,16 @@ def book_message(
     if ts_exch < 0:
         return n
     flags = 1 if snapshot else 0  # SNAPSHOT
-    start = n
-    if snapshot:
-        if n >= rows.shape[0]:
-            return n
-        write_row(rows, n, 3, flags, _VENUE, inst, ts_exch, ts_local_ns, 0, 0, u)  # BOOK_CLEAR
-        start = n + 1
-    tick_m = sync[local, SY_TICK_M]
-    tick_e = sync[local, SY_TICK_E]
-    lot_m = sync[local, SY_LOT_M]
-    lot_e = sync[local, SY_LOT_E]
-    n1, st = parse_levels(
-        buf,
-        res[_F_B_S],
-        res[_F_B_E],
-        1,
-        flags,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        u,
-        rows,
-        start,
-        pow10,
-    )
+    if snapshot and n >= rows.shape[0]:
+        return n
+    n2, st = apply_book_sides(
+        buf, res[_F_B_S], res[_F_B_E], res[_F_A_S], res[_F_A_E], snapshot, flags, _VENUE, inst,
+        sync[local, SY_TICK_M], sync[local, SY_TICK_E], sync[local, SY_LOT_M],
+        sync[local, SY_LOT_E], ts_exch, ts_local_ns, u, rows, n, pow10, qty, state,
+    )  # fmt: skip
     if st != 0:
         res[R_STATUS] = 6
         return n
-    n2, st = parse_levels(
-        buf,
-        res[_F_A_S],
-        res[_F_A_E],
-        2,
-        flags,
-        _VENUE,
-        inst,
-        tick_m,
-        tick_e,
-        lot_m,
-        lot_e,
-        ts_exch,
-        ts_local_ns,
-        u,
-        rows,
-        n1,
-        pow10,
-    )
-    if st != 0:
-        res[R_STATUS] = 6
-        return n
-    mark_batch_end(rows, n, n2, 2)
-    apply_rows(qty, state, rows, n, n2)
     state[inst, 7] = ts_local_ns  # ST_LAST_TS
     sync[local, SY_LAST_U] = u
     sync[local, SY_PHASE] = PHASE_SYNCED

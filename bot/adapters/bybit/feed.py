@@ -19,7 +19,6 @@ import orjson
 from bot.adapters.base import (
     ConnectionPolicy,
     EventBuffer,
-    FeedStats,
     InstrumentRef,
     Keepalive,
     SnapshotRequest,
@@ -27,8 +26,8 @@ from bot.adapters.base import (
 from bot.adapters.bybit import book, schemas
 from bot.adapters.bybit import constants as c
 from bot.adapters.bybit.parse import TickerState, parse_public_trade
-from bot.adapters.common import grid_columns, invalidate, ms_to_ns, symbol_table
-from bot.core.book import ST_VALID
+from bot.adapters.common import ms_to_ns, symbol_table
+from bot.adapters.kernelfeed import KernelBookFeed, SyncLayout
 from bot.core.dtypes import VenueId
 from bot.core.ticks import POW10
 
@@ -36,10 +35,19 @@ log = logging.getLogger(__name__)
 _S = book.BookStatus
 
 
-class BybitFeed:
+class BybitFeed(KernelBookFeed):
     """Bybit v5 linear public market data for a set of instruments sharing one set of books."""
 
     venue = VenueId.BYBIT
+    layout = SyncLayout(
+        n_columns=book.N_SY,
+        grid=(book.SY_TICK_M, book.SY_TICK_E, book.SY_LOT_M, book.SY_LOT_E),
+        instrument=book.SY_INST,
+        last_u=book.SY_LAST_U,
+        phase=book.SY_PHASE,
+        phase_wait=book.PHASE_WAIT,
+        n_res=book.N_RES,
+    )
 
     def __init__(
         self,
@@ -55,32 +63,18 @@ class BybitFeed:
         trades: bool = True,
         tickers: bool = True,
     ) -> None:
-        if not instruments:
-            raise ValueError("a feed needs at least one instrument")
-        self.stats = FeedStats()
-        self.policy = ConnectionPolicy(
+        policy = ConnectionPolicy(
             rest_base_url=rest_base_url,
             keepalive=Keepalive(interval_s=ping_interval_s, text=c.PING_TEXT),
             stale_after_s=stale_after_s,
         )
-        self._refs = list(instruments)
-        self._qty = qty
-        self._state = state
+        super().__init__(instruments, qty, state, policy)
         self._ws_url = ws_url
         self._depth = depth
         self._trades = trades
         self._tickers = tickers
-        self._local = {ref.spec.symbol: k for k, ref in enumerate(self._refs)}
         self._symtab, lengths = symbol_table([r.spec.symbol for r in self._refs], 32)
-        self._sync = np.zeros((len(self._refs), book.N_SY), dtype=np.int64)
-        for k, ref in enumerate(self._refs):
-            tm, te, lm, le = grid_columns(ref)
-            row = self._sync[k]
-            row[book.SY_TICK_M], row[book.SY_TICK_E] = tm, te
-            row[book.SY_LOT_M], row[book.SY_LOT_E] = lm, le
-            row[book.SY_SYMLEN], row[book.SY_INST] = lengths[k], ref.instrument
-            state[ref.instrument, ST_VALID] = 0
-        self._res = np.zeros(book.N_RES, dtype=np.int64)
+        self._sync[:, book.SY_SYMLEN] = lengths[: len(self._refs)]
         self._tick_state = [TickerState() for _ in self._refs]
         self._outgoing: list[str] = []
 
@@ -115,18 +109,8 @@ class BybitFeed:
         """After a (re)connect every book waits for the snapshot its subscription brings."""
         self._outgoing.clear()
         self._tick_state = [TickerState() for _ in self._refs]
-        for k, ref in enumerate(self._refs):
-            self._sync[k, book.SY_PHASE] = book.PHASE_WAIT
-            invalidate(
-                out,
-                self._state,
-                self.stats,
-                venue=int(self.venue),
-                instrument=ref.instrument,
-                ts_local_ns=ts_local_ns,
-                reason="connect",
-                seq=int(self._sync[k, book.SY_LAST_U]),
-            )
+        for k in range(len(self._refs)):
+            self._invalidate(k, "connect", ts_local_ns, out)
 
     def take_outgoing(self) -> Sequence[str]:
         """Return and clear resubscribe frames queued by resyncs."""
@@ -259,39 +243,12 @@ class BybitFeed:
         """Count and ignore: this feed never asks for REST snapshots."""
         self._count("unexpected_snapshot")
 
-    def invalid_instruments(self) -> Sequence[int]:
-        """Return the instruments whose book is not in sync."""
-        return [r.instrument for r in self._refs if self._state[r.instrument, ST_VALID] == 0]
-
-    def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
-        """Invalidate one instrument and resubscribe its book (supervisor: staleness)."""
-        for k, ref in enumerate(self._refs):
-            if ref.instrument == instrument:
-                self._start_resync(k, reason, ts_local_ns, out)
-                return
-
     def _start_resync(self, local: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
-        invalidate(
-            out,
-            self._state,
-            self.stats,
-            venue=int(self.venue),
-            instrument=self._refs[local].instrument,
-            ts_local_ns=ts_local_ns,
-            reason=reason,
-            seq=int(self._sync[local, book.SY_LAST_U]),
-        )
-        self._sync[local, book.SY_PHASE] = book.PHASE_WAIT
+        """Invalidate the book and resubscribe its topic (Bybit answers with a snapshot)."""
+        self._invalidate(local, reason, ts_local_ns, out)
         topic = self._book_topic(local)
         self._outgoing.append(_op("unsubscribe", [topic]))
         self._outgoing.append(_op("subscribe", [topic]))
-
-    def _malformed(self, reason: str) -> None:
-        self.stats.malformed += 1
-        self._count(reason)
-
-    def _count(self, reason: str) -> None:
-        self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
 
 
 def _op(op: str, args: list[str]) -> str:

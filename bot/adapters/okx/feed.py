@@ -58,8 +58,8 @@ class OkxFeed(ChannelPushFeed):
         policy = ConnectionPolicy(
             rest_base_url=rest_base_url, keepalive=keepalive, stale_after_s=stale_after_s
         )
-        super().__init__(instruments, qty, state, policy)
-        self.configure(channels, url)
+        super().__init__(instruments, qty, state, policy, url)
+        self.configure(channels)
         self.reconnect_requested = False
         """Set when OKX announces a service upgrade (notice 64008): reconnect proactively."""
 
