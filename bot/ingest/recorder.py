@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import gzip
 import os
@@ -138,6 +139,9 @@ class CaptureRecorder:
         self.writer = writer
         self.flush_period_s = flush_period_s
         self._pending: list[bytes] = []
+        # one disk thread, so batches reach the file in order; kept so shutdown can wait for it
+        self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="capture")
+        self._inflight: concurrent.futures.Future[None] | None = None
 
     def ws(self, src: str, data: str | bytes, ts_local_ns: int) -> None:
         """Record one WebSocket frame."""
@@ -158,10 +162,17 @@ class CaptureRecorder:
                 await asyncio.sleep(self.flush_period_s)
                 if self._pending:
                     batch, self._pending = self._pending, []
-                    await asyncio.to_thread(self._write_batch, batch)
+                    self._inflight = self._disk.submit(self._write_batch, batch)
+                    await asyncio.wrap_future(self._inflight)
         finally:
+            # Runs while cancelled: finish synchronously so nothing is lost on SIGTERM. A batch
+            # whose await was cancelled is still being written by the disk thread: wait for it
+            # first, or the rest would be written before it (or after the file is closed).
+            if self._inflight is not None:
+                with contextlib.suppress(OSError):
+                    self._inflight.result()
+            self._disk.shutdown(wait=True)
             batch, self._pending = self._pending, []
-            # Runs while cancelled: finish synchronously so nothing is lost on SIGTERM.
             with contextlib.suppress(OSError):
                 self.writer.write(batch)
             self.writer.close()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +92,39 @@ async def test_cancelled_recorder_writes_everything(tmp_path: Path) -> None:
     await asyncio.sleep(0.15)
     for k, f in enumerate(frames[100:]):
         rec.ws("/public/stream", f, 100 + k)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [ln.msg for ln in read_capture(tmp_path)] == frames
+
+
+class _SlowWriter(CaptureWriter):
+    """A disk that takes a while on its first batch (a busy or network-backed volume)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.started = threading.Event()
+        self.slow = True
+
+    def write(self, lines: Sequence[bytes]) -> None:
+        if self.slow and lines:
+            self.slow = False
+            self.started.set()
+            time.sleep(0.3)
+        super().write(lines)
+
+
+async def test_cancel_during_a_slow_disk_write_keeps_every_frame_in_order(tmp_path: Path) -> None:
+    """SIGTERM while a batch is still being written: that batch lands first, then the rest."""
+    writer = _SlowWriter(tmp_path, HEAD)
+    rec = CaptureRecorder(writer, flush_period_s=0.01)
+    task = asyncio.create_task(rec.run())
+    frames = bn.lines("depth_diff", "AKROUSDT")
+    for k, f in enumerate(frames[:50]):
+        rec.ws("/public/stream", f, k)
+    await asyncio.to_thread(writer.started.wait)  # the first batch is now on the disk thread
+    for k, f in enumerate(frames[50:]):
+        rec.ws("/public/stream", f, 50 + k)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
