@@ -26,6 +26,7 @@ connection that delivered the message.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -160,6 +161,26 @@ class Keepalive:
     text: str | None = None
     only_when_idle: bool = False
     pong_timeout_s: float = 10.0
+
+
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""A decompressed frame larger than this is malformed (guards against gzip bombs)."""
+
+
+class FrameError(ValueError):
+    """A binary frame that is not valid gzip, or inflates beyond ``MAX_FRAME_BYTES``."""
+
+
+def gunzip_frame(data: bytes, limit: int = MAX_FRAME_BYTES) -> bytes:
+    """Return the payload of a gzip-compressed frame, inflating at most ``limit`` bytes."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        text = inflater.decompress(data, limit)
+    except zlib.error as e:
+        raise FrameError(f"not a gzip frame: {e}") from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise FrameError("truncated or oversized gzip frame")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import logging
 import random
 import time
@@ -34,7 +33,13 @@ from urllib.parse import urlsplit
 import aiohttp
 import numpy as np
 
-from bot.adapters.base import EventBuffer, MarketDataFeed, SnapshotRequest
+from bot.adapters.base import (
+    EventBuffer,
+    FrameError,
+    MarketDataFeed,
+    SnapshotRequest,
+    gunzip_frame,
+)
 from bot.adapters.errors import FatalError
 from bot.core.book import ST_LAST_TS, ST_VALID
 from bot.ingest.backoff import Backoff
@@ -249,8 +254,8 @@ class FeedSupervisor:
                 data = msg.data
                 if gz:
                     try:
-                        data = gzip.decompress(data)
-                    except (OSError, EOFError):
+                        data = gunzip_frame(data)  # bounded: a gzip bomb is a malformed frame
+                    except FrameError:
                         feed.stats.malformed += 1
                         continue
             else:

@@ -4,6 +4,7 @@ with injected faults resyncs by resubscribing (BingX answers with a fresh ``all`
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -14,7 +15,7 @@ from bot.core.dtypes import EventKind
 from tests.support import bingx as bx
 from tests.support.asyncutil import eventually
 from tests.support.ingest import supervised
-from tests.support.venue_server import LoopbackVenue, close, hold, send_gzip, until
+from tests.support.venue_server import Action, LoopbackVenue, close, hold, send_gzip, until
 from tests.support.wsbook import Fault, counter, faulted_script, invalid_rows, ticks
 
 TIMEOUT = 20.0
@@ -45,16 +46,19 @@ async def test_gzip_frames_pings_and_real_pushes_reach_the_core() -> None:
     script = [until(lambda log: len(bx.requests(log)) == len(streams)), bx.server_ping()]
     for name in names:
         script += [send_gzip(bx.fixture(name)), bx.server_ping()]
-    script += [bx.not_gzip(), send_gzip("{not json"), hold()]
+    # a valid trade push padded to 17 MiB once inflated: refused before parsing (gzip bomb guard)
+    padded = b"{" + b" " * (17 << 20) + bx.fixture("ws_Trades_push.json").encode()[1:]
+    bomb = Action("send_bytes", gzip.compress(padded))
+    script += [bx.not_gzip(), send_gzip("{not json"), bomb, hold()]
     async with LoopbackVenue(bx.PROTOCOL, [script]) as server:
         feed, state = make(server, bx.ETH, streams=streams)
         before = counter("tickbot_malformed_frames_total", venue="bingx")
         async with supervised(feed, state, {0: "ETH-USDT"}) as (sup, sink):
             conn = await _first_connection(server)
             await eventually(lambda: conn.received.count("Pong") == 5, TIMEOUT, "5 Pongs")
-            await eventually(lambda: feed.stats.malformed == 2, TIMEOUT, "2 bad frames")
+            await eventually(lambda: feed.stats.malformed == 3, TIMEOUT, "3 bad frames")
             await eventually(lambda: counter("tickbot_malformed_frames_total", venue="bingx")
-                             >= before + 2, TIMEOUT)  # fmt: skip
+                             >= before + 3, TIMEOUT)  # fmt: skip
         assert [(r["reqType"], r["dataType"]) for r in bx.requests(conn)] == [
             ("sub", f"ETH-USDT@{s}") for s in streams
         ]

@@ -9,7 +9,13 @@ import msgspec
 import numpy as np
 import orjson
 
-from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef
+from bot.adapters.base import (
+    ConnectionPolicy,
+    EventBuffer,
+    FrameError,
+    InstrumentRef,
+    gunzip_frame,
+)
 from bot.adapters.bingx import book_sync, constants, parse, schemas
 from bot.adapters.bingx.errors import RetryableError, classify_ws_error
 from bot.adapters.bookfeed import MALFORMED_ERRORS, WsBookFeed
@@ -88,8 +94,8 @@ class BingxFeed(WsBookFeed):
         """Decompress and parse one frame into event rows; count and skip malformed input."""
         self.stats.messages += 1
         try:
-            text = parse.decompress_bingx_frame(data) if parse.is_gzip(data) else data
-        except parse.FrameError:
+            text = gunzip_frame(data) if parse.is_gzip(data) else data
+        except FrameError:
             self.malformed("bingx_not_gzip", data)
             return
         if len(text) <= 8 and text.strip().lower() in ("ping", b"ping"):

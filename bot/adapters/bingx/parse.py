@@ -1,13 +1,13 @@
-"""Pure parsers for BingX swap public data: frame decompression, ``data`` objects, contracts.
+"""Pure parsers for BingX swap public data: ``data`` objects and contracts.
 
-BingX gzips every server frame; ``decompress_bingx_frame`` undoes that. Each ``parse_bingx_*``
-takes the raw JSON of a push's ``data``, appends event rows for one instrument and returns how
-many; on bad input it raises and appends nothing. Depth levels are scanned by ``book_sync``.
+BingX gzips every server frame; ``bot.adapters.base.gunzip_frame`` undoes that (bounded, so a
+gzip bomb is a malformed frame). Each ``parse_bingx_*`` takes the raw JSON of a push's ``data``,
+appends event rows for one instrument and returns how many; on bad input it raises and appends
+nothing. Depth levels are scanned by ``book_sync``.
 """
 
 from __future__ import annotations
 
-import zlib
 from decimal import Decimal
 
 import msgspec
@@ -21,13 +21,7 @@ from bot.core.instruments import InstrumentSpec, parse_specs
 
 _VENUE = int(VenueId.BINGX)
 _NS_PER_MS = 1_000_000
-MAX_FRAME_BYTES = 16 * 1024 * 1024
-"""A decompressed frame larger than this is malformed (guards against gzip bombs)."""
 Json = bytes | str | msgspec.Raw
-
-
-class FrameError(ValueError):
-    """A binary frame that is not valid gzip (or inflates beyond ``MAX_FRAME_BYTES``)."""
 
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -36,18 +30,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 def is_gzip(data: str | bytes) -> bool:
     """Return whether ``data`` is a still-compressed frame (starts with the gzip magic)."""
     return isinstance(data, bytes) and data[:2] == GZIP_MAGIC
-
-
-def decompress_bingx_frame(data: bytes) -> bytes:
-    """Return the text of a gzip-compressed BingX frame."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        text = inflater.decompress(data, MAX_FRAME_BYTES)
-    except zlib.error as e:
-        raise FrameError(f"not a gzip frame: {e}") from None
-    if inflater.unconsumed_tail or not inflater.eof:
-        raise FrameError("truncated or oversized gzip frame")
-    return text
 
 
 def _ms(value: int) -> int:

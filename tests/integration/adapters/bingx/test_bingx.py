@@ -8,9 +8,9 @@ import logging
 import orjson
 import pytest
 
-from bot.adapters.base import EventBuffer, InstrumentRef
+from bot.adapters.base import EventBuffer, InstrumentRef, gunzip_frame
 from bot.adapters.bingx import BingxFeed
-from bot.adapters.bingx.parse import decompress_bingx_frame, parse_bingx_contracts
+from bot.adapters.bingx.parse import parse_bingx_contracts
 from bot.core.book import ST_VALID, new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
@@ -149,7 +149,7 @@ def test_bad_gzip_and_errors_are_counted():
 def test_gzip_bomb_is_refused():
     bomb = gzip.compress(b"[" + b" " * (20 * 1024 * 1024) + b"]")
     with pytest.raises(ValueError, match="oversized"):
-        decompress_bingx_frame(bomb)
+        gunzip_frame(bomb)
 
 
 def test_subscribe_frames():
@@ -174,3 +174,12 @@ def test_contracts_docs_sample():
     )
     assert (eth.tick_size, eth.lot_size, eth.min_notional) == ("0.01", "0.01", "2")
     assert (btc.maker_fee_rate, btc.taker_fee_rate) == ("0.0002", "0.0005")
+
+
+def test_gunzip_frame_accepts_up_to_its_limit_and_names_the_failure():
+    payload = b'{"ping":"x"}' * 100
+    assert gunzip_frame(gzip.compress(payload), limit=len(payload)) == payload
+    with pytest.raises(ValueError, match="oversized"):
+        gunzip_frame(gzip.compress(payload), limit=len(payload) - 1)
+    with pytest.raises(ValueError, match="not a gzip frame"):
+        gunzip_frame(b"\x1f\x8b\x08 not really gzip")
