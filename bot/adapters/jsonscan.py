@@ -116,6 +116,24 @@ def value_end(buf: np.ndarray, i: int, end: int) -> int:
     return j if j > i else -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def member_key(buf: np.ndarray, i: int, end: int) -> tuple[int, int, int]:
+    """Parse an object member's ``"key":`` at ``i``; return ``(ks, ke, vs)``.
+
+    ``buf[ks:ke]`` is the key's text and ``vs`` where its value starts (white space skipped);
+    ``ks`` is -1 when the bytes at ``i`` are not a well-formed key and colon.
+    """
+    if i >= end or buf[i] != _QUOTE:
+        return -1, 0, 0
+    ke = string_end(buf, i, end)
+    if ke < 0:
+        return -1, 0, 0
+    j = skip_ws(buf, ke + 1, end)
+    if j >= end or buf[j] != 58:  # ':'
+        return -1, 0, 0
+    return i + 1, ke, skip_ws(buf, j + 1, end)
+
+
 @njit(cache=True, nogil=True)
 def parse_int(buf: np.ndarray, s: int, e: int) -> tuple[int, bool]:
     """Parse a JSON integer in ``buf[s:e]`` (at most 18 digits); return ``(value, ok)``."""

@@ -42,10 +42,10 @@ from bot.adapters.binance_usdm.sync import (
 )
 from bot.adapters.jsonscan import (
     apply_book_sides,
+    member_key,
     ms_to_ns,
     parse_int,
     skip_ws,
-    string_end,
     value_end,
 )
 from bot.core.book import ST_VALID
@@ -67,16 +67,9 @@ def _scan_snapshot(buf: np.ndarray, e: int, res: np.ndarray) -> bool:
         return False
     i = skip_ws(buf, i + 1, e)
     while i < e:
-        if buf[i] != 34:
+        ks, ke, vs = member_key(buf, i, e)
+        if ks < 0:
             return False
-        ks = i + 1
-        ke = string_end(buf, i, e)
-        if ke < 0:
-            return False
-        i = skip_ws(buf, ke + 1, e)
-        if i >= e or buf[i] != 58:
-            return False
-        vs = skip_ws(buf, i + 1, e)
         ve = value_end(buf, vs, e)
         if ve < 0:
             return False

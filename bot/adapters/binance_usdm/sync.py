@@ -20,6 +20,7 @@ from bot.adapters.jsonscan import (
     apply_level_rows,
     bytes_equal,
     mark_batch_end,
+    member_key,
     ms_to_ns,
     parse_int,
     parse_levels_at,
@@ -208,16 +209,9 @@ def _scan_depth(
     if i < e and buf[i] == 125:
         return i + 1
     while i < e:
-        if buf[i] != 34:
+        ks, ke, vs = member_key(buf, i, e)
+        if ks < 0:
             return -1
-        ks = i + 1
-        ke = string_end(buf, i, e)
-        if ke < 0:
-            return -1
-        i = skip_ws(buf, ke + 1, e)
-        if i >= e or buf[i] != 58:
-            return -1
-        vs = skip_ws(buf, i + 1, e)
         if vs >= e:
             return -1
         klen = ke - ks
@@ -317,16 +311,9 @@ def _scan_frame(
     found = False
     i = j
     while i < e:
-        if buf[i] != 34:
+        ks, ke, vs = member_key(buf, i, e)
+        if ks < 0:
             return -1
-        ks = i + 1
-        ke = string_end(buf, i, e)
-        if ke < 0:
-            return -1
-        i = skip_ws(buf, ke + 1, e)
-        if i >= e or buf[i] != 58:
-            return -1
-        vs = skip_ws(buf, i + 1, e)
         if ke - ks == 4 and buf[ks] == 100 and buf[ks + 1] == 97:  # data
             ve = _scan_depth(buf, vs, e, res, rows, sync, ts_local_ns)
             if ve < 0:

@@ -17,10 +17,10 @@ from numba import njit
 from bot.adapters.jsonscan import (
     apply_book_sides,
     bytes_equal,
+    member_key,
     ms_to_ns,
     parse_int,
     skip_ws,
-    string_end,
     value_end,
 )
 from bot.core.book import ST_VALID, check_book
@@ -105,16 +105,9 @@ def _keys(buf: np.ndarray, s: int, e: int, res: np.ndarray, inner: bool) -> bool
     if i < e and buf[i] == 125:
         return True
     while i < e:
-        if buf[i] != 34:
+        ks, ke, vs = member_key(buf, i, e)
+        if ks < 0:
             return False
-        ks = i + 1
-        ke = string_end(buf, i, e)
-        if ke < 0:
-            return False
-        i = skip_ws(buf, ke + 1, e)
-        if i >= e or buf[i] != 58:
-            return False
-        vs = skip_ws(buf, i + 1, e)
         ve = value_end(buf, vs, e)
         if ve < 0:
             return False
