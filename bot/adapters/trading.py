@@ -17,13 +17,17 @@ REST replies, so the router has one code path for both and dedups fills by ``tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol
 
 from bot.adapters.errors import AdapterError, UnknownOutcomeError
 from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+
+WriteHook = Callable[[int], None]
+"""Called with ``time.monotonic_ns()`` the moment a request's bytes are handed to the socket
+(the end of tick-to-trade)."""
 
 Environment = Literal["testnet", "mainnet"]
 """Which of a venue's environments to trade on; the default everywhere is ``testnet``."""
@@ -190,13 +194,17 @@ class OrderEntry(Protocol):
     venue: VenueId
     capabilities: Capabilities
 
-    async def submit(self, req: OrderRequest) -> OrderReport: ...
+    async def submit(self, req: OrderRequest, on_write: WriteHook | None = None) -> OrderReport:
+        """Send a new order; signing happens before the first await (no await on the hot path)."""
+        ...
 
-    async def cancel(self, symbol: str, client_order_id: str) -> OrderReport: ...
+    async def cancel(
+        self, symbol: str, client_order_id: str, on_write: WriteHook | None = None
+    ) -> OrderReport: ...
 
     async def cancel_all(self, symbol: str) -> None: ...
 
-    async def amend(self, req: AmendRequest) -> OrderReport: ...
+    async def amend(self, req: AmendRequest, on_write: WriteHook | None = None) -> OrderReport: ...
 
     async def query_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         """Return the order's state, or None if the venue says it does not know the id."""
