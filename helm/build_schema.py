@@ -16,7 +16,7 @@ from typing import Any
 SCHEMA_PATH = Path(__file__).resolve().parent / "tickbot" / "values.schema.json"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"
 DURATION = r"^[0-9]+(ms|s|m|h)$"
-K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+MONITOR_GROUPS = ["monitoring.coreos.com/v1", "azmonitoring.coreos.com/v1"]
 
 
 def obj(props: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def chart_schema() -> dict[str, Any]:
                 {
                     "enabled": BOOL,
                     "kind": {"enum": ["ServiceMonitor", "PodMonitor"]},
-                    "apiVersion": {"enum": ["monitoring.coreos.com/v1", "azmonitoring.coreos.com/v1"]},
+                    "apiVersion": {"enum": MONITOR_GROUPS},
                     "interval": {"type": "string", "pattern": DURATION},
                     "labels": LABELS,
                 }

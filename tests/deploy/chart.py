@@ -67,9 +67,7 @@ def manifests(values: dict[str, Any]) -> list[Manifest]:
     for template, text in render(values).items():
         if not template.endswith((".yaml", ".yml")):
             continue
-        for doc in yaml.safe_load_all(text):
-            if doc:
-                out.append(Manifest(template, doc))
+        out.extend(Manifest(template, doc) for doc in yaml.safe_load_all(text) if doc)
     return out
 
 
@@ -84,3 +82,8 @@ def bot_config(items: list[Manifest]) -> dict[str, Any]:
     """Return the bot's config file as the chart's ConfigMap delivers it."""
     cm = next(m.doc for m in items if m.kind == "ConfigMap" and m.name == f"{RELEASE}-tickbot")
     return dict(yaml.safe_load(cm["data"]["tickbot.yaml"]))
+
+
+def chart_defaults() -> dict[str, Any]:
+    """Return the chart's values.yaml."""
+    return dict(yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8")))
