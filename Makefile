@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # bot/__init__.py keys the cache by a hash of the sources (see _key_numba_cache).
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit bench lint clean
+.PHONY: demo test test-nojit bench lint clean lock image-check chart-schema chart-docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -48,3 +48,29 @@ lint: $(STAMP_DEV)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# -- container and chart (docker/, helm/) ------------------------------------------------------
+# The image's lock: every runtime wheel (and the build tools) pinned with hashes, for Linux x86-64
+# and the base image's Python. Regenerate after changing dependencies in pyproject.toml.
+LOCK := docker/requirements.lock
+lock: $(STAMP_DEV)
+	SSL_CERT_FILE=$${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt} $(BIN)/uv pip compile \
+		pyproject.toml docker/build-requirements.in --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --no-header --quiet -o $(LOCK)
+
+# Hadolint, pip-audit of the lock, a real build (buildah), then the image run: --version, the demo,
+# SIGTERM, non-root and read-only root file system (docker/image-check.sh).
+image-check: $(STAMP_DEV)
+	$(BIN)/hadolint --failure-threshold warning docker/Dockerfile
+	shellcheck docker/*.sh docs/aks/*.sh
+	$(BIN)/python docker/audit_lock.py $(LOCK)
+	docker/image-check.sh
+
+# values.schema.json embeds the config schema: regenerate after changing bot/config or strategies.
+chart-schema: $(STAMP_DEV)
+	$(BIN)/python helm/build_schema.py
+
+# The chart README's parameters table, generated from the ## @param comments in values.yaml.
+README_GENERATOR := npx --yes @bitnami/readme-generator-for-helm@2.7.2
+chart-docs:
+	$(README_GENERATOR) --values helm/tickbot/values.yaml --readme helm/tickbot/README.md

@@ -40,14 +40,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="backtest a grid of config values on all cores",
         description="Run one backtest per combination of the grid's values, rank them, write CSV.",
     )
-    p.add_argument("--config", type=Path, required=True, help="base strategy config (YAML)")
-    p.add_argument("--grid", type=Path, required=True, help="grid: dotted path -> list of values")
-    p.add_argument("--data", type=Path, nargs="+", required=True, help="event file(s)")
+    p.add_argument("--config", type=Path, help="base strategy config (YAML)")
+    p.add_argument("--grid", type=Path, help="grid: dotted path -> list of values")
+    p.add_argument("--data", type=Path, nargs="+", help="event file(s)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("--index", type=int, default=0, help="this shard's index (0-based)")
     p.add_argument("--of", type=int, default=1, help="number of shards")
     p.add_argument("--rank-by", default="sharpe", help="stat to rank by, highest first")
     p.add_argument("--out", type=Path, help="CSV path (default: reports/sweep-<config>.csv)")
+    p.add_argument(
+        "--merge", type=Path, metavar="DIR", help="rank the shard CSVs in DIR as one sweep"
+    )
     p.set_defaults(handler=run)
 
 
@@ -108,7 +111,14 @@ def _one(job: tuple[int, dict[str, Any], dict[str, Any], list[str]]) -> dict[str
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run this shard's combinations and print the ranked table."""
+    """Run this shard's combinations and print the ranked table (or merge shards)."""
+    if args.merge is not None:
+        from bot.commands import sweep_merge
+
+        return sweep_merge.merge(args.merge, args.rank_by, args.out)
+    missing = [f"--{n}" for n in ("config", "grid", "data") if getattr(args, n) is None]
+    if missing:
+        raise UserError(f"{', '.join(missing)} required (or --merge DIR)")
     if args.of < 1 or not 0 <= args.index < args.of:
         raise UserError(f"--index must be in [0, --of), got --index {args.index} --of {args.of}")
     if args.jobs < 1:
