@@ -164,8 +164,8 @@ def test_trades_tickers_and_control_frames() -> None:
     for frame in (json.dumps(trade), json.dumps(ticker), json.dumps(delta)):
         feed.on_message(frame, 5, out)
     for name in (
-        "ws_connect__How_to_Send_the_Heartbeat_Packet_future_4.json",
-        "ws_connect__Understanding_the_Subscription_Response_public_fut_11.json",
+        "docs/ws_connect__How_to_Send_the_Heartbeat_Packet_future_4.json",
+        "docs/ws_connect__Understanding_the_Subscription_Response_public_fut_11.json",
     ):
         feed.on_message(fixture_file("bybit", name).read_text(), 5, out)
     rows = out.view()[n:]
