@@ -10,11 +10,12 @@ from pathlib import Path
 import yaml
 
 from bot.cli import UserError
+from bot.commands import config_push
 from bot.config.check import config_errors, config_schema
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``config`` subcommand (``validate FILE`` and ``schema``)."""
+    """Add the ``config`` subcommand (``validate FILE``, ``schema`` and ``push``)."""
     p = subparsers.add_parser(
         "config",
         help="validate a strategy config file, or print its JSON schema",
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("schema", help="print the JSON schema of the config")
     s.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
     s.set_defaults(handler=run_schema)
+    config_push.register(sub)
 
 
 def run_validate(args: argparse.Namespace) -> int:
