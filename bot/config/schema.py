@@ -16,7 +16,7 @@ backtest:                     # the simulated venue (backtests, and paper/sim or
 mode: sim                     # sim | paper | live (live only when written out)
 venues:                       # paper/live: where market data (and live orders) go
   - {name: binance-usdm, environment: testnet}
-sim: {seed: 7, speed: 1.0, messages_per_s: 200}
+sim: {seed: 7, speed: 1.0, events_per_s: 200}
 metrics: {host: 0.0.0.0, port: 9464}
 logging: {level: INFO, format: auto}
 journal: {path: /var/lib/tickbot/journal}
@@ -162,8 +162,8 @@ class SimMarketSection(_Struct):
     seed: Annotated[int, msgspec.Meta(ge=0)] = 7
     speed: Annotated[float, msgspec.Meta(gt=0, le=1e6)] = 1.0
     """Market time per wall time (10: ten seconds of market a second)."""
-    messages_per_s: Annotated[float, msgspec.Meta(gt=0, le=1e6)] = 200.0
-    """Market messages per second of market time."""
+    events_per_s: Annotated[float, msgspec.Meta(gt=0, le=1e6)] = 200.0
+    """Book and trade rows per second of market time."""
     price: str = "60000"
     tick_size: str = "0.1"
     lot_size: str = "0.001"

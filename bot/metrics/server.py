@@ -34,9 +34,14 @@ class LoopMonitor:
         self.last_beat_ns = time.monotonic_ns()
         self.last_lag_s = 0.0
 
+    def beat(self) -> None:
+        """Record a beat now (start-up work before ``run`` is not a stuck loop)."""
+        self.last_beat_ns = time.monotonic_ns()
+
     async def run(self) -> None:
         """Beat until cancelled."""
         period_ns = int(self.period_s * 1e9)
+        self.beat()
         while True:
             began = time.monotonic_ns()
             await asyncio.sleep(self.period_s)
