@@ -53,9 +53,6 @@ from bot.runtime.simmarket import SimMarket
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.01
-"""How often shutdown checks whether every cancel was answered."""
-
 
 @dataclass
 class RunOptions:
@@ -153,9 +150,10 @@ class App:
                 raise StartupError(f"instruments: {e}") from None
         options = engine_options(cfg)
         qty, state = new_books(len(specs), options.window)
+        limits = limits_for(cfg.risk, len(specs), traded)
         core = TradingCore(
-            specs, self.module, self.snapshot.params, traded, limits_for(cfg.risk, len(specs), traded),
-            options, apply_books=cfg.mode == "sim", venue_local_clock=cfg.mode != "sim",
+            specs, self.module, self.snapshot.params, traded, limits, options,
+            apply_books=cfg.mode == "sim", venue_local_clock=cfg.mode != "sim",
             qty=qty, state=state,
         )  # fmt: skip
         t = time.perf_counter()
@@ -198,8 +196,8 @@ class App:
             def sink(rows: np.ndarray, tap: MarketDataTap = tap) -> None:
                 core.on_frame(rows, tap.rx_ns or time.monotonic_ns())
 
-            sup = FeedSupervisor(feed, sink, core.lstate,
-                                 symbols={i: core.specs[i].symbol for i in ids}, tap=tap)  # fmt: skip
+            symbols = {i: core.specs[i].symbol for i in ids}
+            sup = FeedSupervisor(feed, sink, core.lstate, symbols=symbols, tap=tap)
             self.supervisors.append(sup)
             runs.append(sup.run())
         return runs
@@ -221,7 +219,7 @@ class App:
             self._export_once()
 
     def _export_once(self) -> None:
-        assert self.exporter is not None and self.core is not None
+        assert self.exporter is not None
         self.exporter.export()
         for tap in self.taps:
             tap.export()
@@ -263,16 +261,22 @@ class App:
         port = 0
         if cfg.metrics.enabled:
             host = self.options.metrics_host or cfg.metrics.host
-            want = cfg.metrics.port if self.options.metrics_port is None else self.options.metrics_port
-            self.server = MetricsServer(host, want, self.not_ready, self.monitor,
-                                        health_deadline_s=cfg.metrics.health_deadline_s)  # fmt: skip
+            want = (
+                cfg.metrics.port if self.options.metrics_port is None else self.options.metrics_port
+            )
+            deadline_s = cfg.metrics.health_deadline_s
+            self.server = MetricsServer(
+                host, want, self.not_ready, self.monitor, health_deadline_s=deadline_s
+            )
             self.monitor.beat()
             port = await self.server.start()
             log.info("metrics and probes on http://%s:%d (/metrics /healthz /readyz)", host, port,
                      extra={"metrics_port": port})  # fmt: skip
         speed = self.options.speed or cfg.sim.speed
         clock: Clock = (
-            MarketClock(loop, SimMarket.origin_ns(), speed) if cfg.mode == "sim" else WallClock(loop)
+            MarketClock(loop, SimMarket.origin_ns(), speed)
+            if cfg.mode == "sim"
+            else WallClock(loop)
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal, sig)
@@ -285,8 +289,12 @@ class App:
                 tasks.append(tg.create_task(self.monitor.run(), name="loop-monitor"))
                 tasks.append(tg.create_task(self._export_loop(), name="metrics-export"))
                 if self.options.config_path is not None:
-                    self.watcher = ConfigWatcher(self.options.config_path, self.snapshot,
-                                                 self._apply, poll_s=self.options.reload_poll_s)  # fmt: skip
+                    self.watcher = ConfigWatcher(
+                        self.options.config_path,
+                        self.snapshot,
+                        self._apply,
+                        poll_s=self.options.reload_poll_s,
+                    )
                     tasks.append(tg.create_task(self.watcher.run(), name="config-watcher"))
                 tasks.extend(self._extra_tasks(tg, core))
                 core.start(clock)
@@ -323,11 +331,13 @@ class App:
 
     async def _shutdown(self, core: TradingCore) -> None:
         """Stop quoting, cancel every order, wait (bounded) until the venue confirmed."""
+        settled = asyncio.Event()
+        core.on_settled = settled.set
         sent = core.cancel_all()
         log.info("cancel-all: %d cancel(s) sent, %d order(s) live", sent, core.live_orders())
-        deadline = time.monotonic() + self.cfg.runtime.shutdown_timeout_s
-        while core.live_orders() and time.monotonic() < deadline:
-            await asyncio.sleep(_POLL_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.cfg.runtime.shutdown_timeout_s):
+                await settled.wait()
         left = core.live_orders()
         if left:
             log.error("cancel-all: %d order(s) still live after %.1f s", left,

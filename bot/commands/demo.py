@@ -13,7 +13,6 @@ import argparse
 import math
 import sys
 
-
 from bot.app import RunOptions, RunResult
 from bot.cli import UserError
 from bot.commands.run import add_runtime_options, check_runtime_options, execute
@@ -97,5 +96,3 @@ def run(args: argparse.Namespace) -> int:
     result = execute(snapshot, options)
     print(summary(result))
     return 0
-
-

@@ -107,6 +107,8 @@ class TradingCore:
         self.quoting = True
         """False once stopped (lease lost, shutdown): nothing new is sent."""
         self.on_error: Callable[[str], None] | None = None
+        self.on_settled: Callable[[], None] | None = None
+        """Called once no order is left after ``cancel_all`` (shutdown waits on it)."""
 
     # -- start ------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -229,6 +231,8 @@ class TradingCore:
                     for inst in np.flatnonzero(self.touched):
                         self._decide(due, _WAKE_ORDER, int(inst), trigger_mono_ns)
                 self.touched[:] = 0
+                if got and not self.quoting:
+                    self._check_settled()
             else:
                 self.istate[ISTATE_WAKE_NS] = 0
                 self._decide(t_wake, _WAKE_TIMER, -1, trigger_mono_ns)
@@ -257,7 +261,12 @@ class TradingCore:
         v = self.venue
         sent = k.cancel_everything(now, self.es, self.view, v.vs, v.req, v.lat_in)
         self._reschedule()
+        self._check_settled()
         return int(sent)
+
+    def _check_settled(self) -> None:
+        if not self.quoting and self.on_settled is not None and self.live_orders() == 0:
+            self.on_settled()
 
     def resume(self) -> None:
         """Quote again (the lease is held again)."""

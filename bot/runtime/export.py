@@ -112,8 +112,9 @@ class Exporter:
             log.info("tick-to-trade: no orders in the last interval")
             return
         p50, p99 = np.percentile(samples, [50, 99]) * 1e-9
-        log.info("tick-to-trade p50 %.1f us p99 %.1f us over %d orders", p50 * 1e6, p99 * 1e6,
-                 samples.size, extra={"p50_s": p50, "p99_s": p99, "orders": int(samples.size)})  # fmt: skip
+        extra = {"p50_s": float(p50), "p99_s": float(p99), "orders": int(samples.size)}
+        log.info("tick-to-trade p50 %.1f us p99 %.1f us over %d orders",
+                 p50 * 1e6, p99 * 1e6, samples.size, extra=extra)  # fmt: skip
 
     def _export_risk(self) -> None:
         counts = self.core.rcounts

@@ -60,7 +60,9 @@ async def test_sim_run_quotes_reloads_and_cancels_on_sigterm(bot) -> None:  # ty
 
     await proc.until(reloaded, what="reload applied")
     assert await proc.value("tickbot_config_info", hash=first_hash) == 0
-    new_hash = next(r["config_hash"] for r in reversed(proc.lines) if "config reloaded" in r["message"])
+    new_hash = next(
+        r["config_hash"] for r in reversed(proc.lines) if "config reloaded" in r["message"]
+    )
     assert await proc.value("tickbot_config_info", hash=new_hash) == 1
 
     # an invalid file is refused and counted; trading goes on with the old config

@@ -45,7 +45,8 @@ class BotProcess:
         return self.proc is not None and self.proc.returncode is not None
 
     async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         async for line in self.proc.stdout:
             text = line.decode(errors="replace").rstrip("\n")
             self.raw.append(text)

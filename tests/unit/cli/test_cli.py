@@ -26,6 +26,7 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "usage: tickbot" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_demo_runs_the_bot_and_prints_a_summary() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--duration", "3", "--speed", "5",
