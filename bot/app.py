@@ -35,6 +35,7 @@ from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.ingest.supervisor import FeedSupervisor, FrameTap
 from bot.ingest.venues import build_feed, venue
+from bot.lease import LeaseKeeper
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
 from bot.runtime.clock import Clock, MarketClock, WallClock
@@ -50,6 +51,7 @@ from bot.runtime.setup import (
     venue_specs,
 )
 from bot.runtime.simmarket import SimMarket
+from bot.runtime.view import TerminalView
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +259,7 @@ class App:
                  self.snapshot.hash, extra={"strategy": cfg.strategy.name,
                                             "config_hash": self.snapshot.hash})  # fmt: skip
         core = self.core = await self._build_core()
+        self._make_lease(core)
         self.exporter = Exporter(core, log_interval_s=cfg.runtime.stats_log_interval_s)
         port = 0
         if cfg.metrics.enabled:
@@ -323,7 +326,38 @@ class App:
 
     def _extra_tasks(self, tg: asyncio.TaskGroup, core: TradingCore) -> list[asyncio.Task[Any]]:
         """Lease and terminal view tasks (when configured)."""
-        return []
+        tasks = []
+        if self.lease is not None:
+            tasks.append(tg.create_task(self.lease.run(), name="lease"))
+        if self.options.view:
+            assert self.exporter is not None
+            exporter = self.exporter
+            view = TerminalView(core, lambda: exporter.totals, self._messages, self._connections)
+            tasks.append(tg.create_task(view.run(), name="terminal-view"))
+        return tasks
+
+    def _messages(self) -> int:
+        return sum(t.messages() for t in self.taps) + sum(s.messages for s in self.sims)
+
+    def _connections(self) -> dict[str, bool]:
+        links = {s.params.venue: True for s in self.sims}
+        for sup in self.supervisors:
+            links[sup.feed.venue.label] = bool(sup.status.connected) and all(
+                sup.status.connected.values()
+            )
+        return links
+
+    def _make_lease(self, core: TradingCore) -> None:
+        """With ``lease.enabled``: no order before the Lease is held; losing it cancels all."""
+        if not self.cfg.lease.enabled:
+            return
+        core.quoting = False
+
+        def lost(reason: str) -> None:
+            sent = core.cancel_all()
+            log.error("lease lost (%s): quoting stopped, %d cancel(s) sent", reason, sent)
+
+        self.lease = LeaseKeeper(self.cfg.lease, on_acquired=core.resume, on_lost=lost)
 
     def _signal(self, sig: signal.Signals) -> None:
         log.info("%s received: stopping", sig.name)

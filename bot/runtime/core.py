@@ -107,6 +107,9 @@ class TradingCore:
         self.quoting = True
         """False once stopped (lease lost, shutdown): nothing new is sent."""
         self.on_error: Callable[[str], None] | None = None
+        self.wire: Any = None
+        """Optional ``WireWriter``: new requests are also written to its socket, and the write
+        is where tick-to-trade ends."""
         self.on_settled: Callable[[], None] | None = None
         """Called once no order is left after ``cancel_all`` (shutdown waits on it)."""
 
@@ -176,8 +179,11 @@ class TradingCore:
             return
         sent = es[lp.ES_ORDERS] + es[lp.ES_CANCELS] + es[lp.ES_AMENDS]
         v = self.venue
+        head = v.vs[st.VS_REQ_TAIL]
         k.dispatch(n_int, self.intents, now, es, self.lstate, self.view, self.limits,
                    self.rstate, self.rcounts, v.vs, v.req, v.lat_in, v.vinst)  # fmt: skip
+        if self.wire is not None:
+            self.wire.write(v.req, v.vs, head)
         written = time.monotonic_ns()
         new = es[lp.ES_ORDERS] + es[lp.ES_CANCELS] + es[lp.ES_AMENDS] - sent
         if new > 0:
@@ -238,6 +244,10 @@ class TradingCore:
                 self._decide(t_wake, _WAKE_TIMER, -1, trigger_mono_ns)
             if v.vs[st.VS_N_FILLS] > v.fills.shape[0] // 2:
                 self.fills_overflow()
+
+    def advance(self, now_ns: int) -> None:
+        """Run everything due by ``now_ns`` (a caller driving the core without the loop)."""
+        self._run_due(now_ns, time.monotonic_ns())
 
     def fills_overflow(self) -> None:
         """Hook: the venue's fill log is half full; the app drains it (metrics) and resets it."""
