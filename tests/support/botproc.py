@@ -30,7 +30,8 @@ class BotProcess:
         self.port = 0
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self, timeout_s: float = 120.0) -> None:
+    async def start(self, timeout_s: float = 300.0) -> None:
+        """Spawn; wait for the metrics port (a cold numba cache compiles for a minute or more)."""
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", *self.args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
