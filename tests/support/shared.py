@@ -17,6 +17,8 @@ ENV = "TICKBOT_SHARED"
 SKIP_REASON = "../shared samples not found (set TICKBOT_SHARED)"
 DEFAULT = Path(__file__).resolve().parents[2].parent / "shared"
 """``../shared`` beside the checkout."""
+OWN = Path(__file__).resolve().parents[1] / "fixtures"
+"""The fixtures this project wrote itself (``tests/fixtures/<venue>/``)."""
 
 VENUE_DIRS = {
     "binance_usdm": "binance_usdm",
@@ -48,6 +50,15 @@ def shared_path(*parts: str) -> Path:
 def exchange_sample(venue: str, name: str) -> Path:
     """Return the captured (or documented) message file ``name`` of ``venue``."""
     return shared_path("exchanges", "samples", VENUE_DIRS[venue], name)
+
+
+def fixture_file(venue: str, name: str) -> Path:
+    """Return ``tests/fixtures/<venue>/<name>`` if this project wrote it, else the shared sample.
+
+    ``name`` may name a subfolder of the venue's samples (``docs/ws_OrderBook_push.json``).
+    """
+    own = OWN / venue / name
+    return own if own.exists() else exchange_sample(venue, name)
 
 
 def data_sample(name: str) -> Path:
