@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -23,9 +22,8 @@ from aiohttp import WSMsgType, web
 from bot.core.dtypes import EventKind
 from bot.core.ticks import Grid
 from bot.data.generate import GenerateParams, generate_chunks
+from tests.support.shared import fixture_file
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bybit"
-INSTRUMENTS = FIXTURES / "docs_instruments_info_linear.json"
 SYMBOL = "BTCUSDT"
 WS_PATH = "/v5/public/linear"
 TICK = Grid.parse("0.10")
@@ -156,7 +154,8 @@ class SyntheticBybit:
 
     # -- HTTP and WebSocket -----------------------------------------------------------------
     async def _instruments(self, request: web.Request) -> web.Response:
-        return web.Response(body=INSTRUMENTS.read_bytes(), content_type="application/json")
+        body = fixture_file("bybit", "docs_instruments_info_linear.json").read_bytes()
+        return web.Response(body=body, content_type="application/json")
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         if not self.accepting:
