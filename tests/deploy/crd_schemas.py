@@ -61,41 +61,31 @@ _ENDPOINT = _obj(
 )
 _MONITOR_GROUPS = ["monitoring.coreos.com/v1", "azmonitoring.coreos.com/v1"]
 
+
+def _monitor(kind: str, endpoints: str) -> dict[str, Any]:
+    """ServiceMonitor and PodMonitor differ only in the name of their endpoint list."""
+    return _obj(
+        {
+            "apiVersion": {"enum": _MONITOR_GROUPS},
+            "kind": {"const": kind},
+            "metadata": _METADATA,
+            "spec": _obj(
+                {
+                    "selector": _SELECTOR,
+                    "namespaceSelector": _NAMESPACES,
+                    endpoints: {"type": "array", "minItems": 1, "items": _ENDPOINT},
+                    "jobLabel": _STR,
+                },
+                ("selector", endpoints),
+            ),
+        },
+        ("apiVersion", "kind", "metadata", "spec"),
+    )
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "ServiceMonitor": _obj(
-        {
-            "apiVersion": {"enum": _MONITOR_GROUPS},
-            "kind": {"const": "ServiceMonitor"},
-            "metadata": _METADATA,
-            "spec": _obj(
-                {
-                    "selector": _SELECTOR,
-                    "namespaceSelector": _NAMESPACES,
-                    "endpoints": {"type": "array", "minItems": 1, "items": _ENDPOINT},
-                    "jobLabel": _STR,
-                },
-                ("selector", "endpoints"),
-            ),
-        },
-        ("apiVersion", "kind", "metadata", "spec"),
-    ),
-    "PodMonitor": _obj(
-        {
-            "apiVersion": {"enum": _MONITOR_GROUPS},
-            "kind": {"const": "PodMonitor"},
-            "metadata": _METADATA,
-            "spec": _obj(
-                {
-                    "selector": _SELECTOR,
-                    "namespaceSelector": _NAMESPACES,
-                    "podMetricsEndpoints": {"type": "array", "minItems": 1, "items": _ENDPOINT},
-                    "jobLabel": _STR,
-                },
-                ("selector", "podMetricsEndpoints"),
-            ),
-        },
-        ("apiVersion", "kind", "metadata", "spec"),
-    ),
+    "ServiceMonitor": _monitor("ServiceMonitor", "endpoints"),
+    "PodMonitor": _monitor("PodMonitor", "podMetricsEndpoints"),
     "PrometheusRule": _obj(
         {
             "apiVersion": {"const": "monitoring.coreos.com/v1"},
