@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @njit(cache=True, nogil=True)
 def _run_core(
     events, qty, state, sig, ring, ring_idx, params, limits, rstate, counts, intents, qptl, stop
-):  # type: ignore[no-untyped-def]
+):
     """Process ``events[:stop]``; return the number of crossed books seen at message ends."""
     events, qty, state, sig = borrow(events), borrow(qty), borrow(state), borrow(sig)
     ring, ring_idx, intents = borrow(ring), borrow(ring_idx), borrow(intents)

@@ -39,21 +39,21 @@ class _Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     pass
 
 
-class StrategySection(_Struct):
+class StrategySection(_Struct, frozen=True):
     """Which strategy runs, and its parameters (``params`` is reloadable)."""
 
     name: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*$")]
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class InstrumentRef(_Struct):
+class InstrumentRef(_Struct, frozen=True):
     """An instrument the strategy trades; it must exist in the data (or on the venue)."""
 
     venue: str
     symbol: Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class RiskSection(_Struct):
+class RiskSection(_Struct, frozen=True):
     """Pre-trade limits, applied to every traded instrument (reloadable)."""
 
     max_position_lot: Annotated[int, msgspec.Meta(ge=0)]
@@ -66,7 +66,7 @@ class RiskSection(_Struct):
     kill_switch: bool = False
 
 
-class LatencySection(_Struct):
+class LatencySection(_Struct, frozen=True):
     """Order-entry latency: constant, or measured values (nanoseconds) from a file."""
 
     entry_ms: NonNegative = 0.0
@@ -78,7 +78,7 @@ class LatencySection(_Struct):
     (entry, response); used in turn, starting at an offset given by the seed."""
 
 
-class QueueSection(_Struct):
+class QueueSection(_Struct, frozen=True):
     """How cancels at our price level move our queue position."""
 
     model: Literal["risk_averse", "proportional", "power"] = "power"
@@ -86,14 +86,14 @@ class QueueSection(_Struct):
     """Exponent of the ``power`` model (``proportional`` is power 1)."""
 
 
-class FeesSection(_Struct):
+class FeesSection(_Struct, frozen=True):
     """Fee overrides in basis points of notional (negative = rebate); unset: the specs' rates."""
 
     maker_bps: Annotated[float, msgspec.Meta(gt=-100, lt=100)] | None = None
     taker_bps: Annotated[float, msgspec.Meta(gt=-100, lt=100)] | None = None
 
 
-class BacktestSection(_Struct):
+class BacktestSection(_Struct, frozen=True):
     """How the simulated venue behaves and what the report samples."""
 
     initial_capital_quote: Positive = 100_000.0
@@ -108,7 +108,7 @@ class BacktestSection(_Struct):
     """Most orders the strategy may have live at once (the order view's size)."""
 
 
-class StrategyConfig(_Struct):
+class StrategyConfig(_Struct, frozen=True):
     """A whole strategy config file."""
 
     strategy: StrategySection

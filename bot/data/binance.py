@@ -95,7 +95,7 @@ def _headless_layout(first: list[str]) -> Layout:
     if n == 6 and is_bool(5):  # futures trades
         return Layout("trades", False, ("id", "price", "qty", "quote_qty", "time", "maker"))
     if n == 7 and is_bool(5):  # spot trades
-        names = ("id", "price", "qty", "quote_qty", "time", "maker", "best_match")
+        names: tuple[str, ...] = ("id", "price", "qty", "quote_qty", "time", "maker", "best_match")
         return Layout("trades", False, names)
     if n in (7, 8) and is_bool(6):  # futures (7) or spot (8) aggTrades
         names = ("id", "price", "qty", "first_id", "last_id", "time", "maker", "best_match")[:n]
