@@ -1,0 +1,61 @@
+"""Per-venue wiring for the shared order-entry scenarios (``tests/e2e/test_orders_venues.py``):
+which plug-in, how to build the adapter and its user stream against the loopback server, a
+symbol with its filters, and the venue's known behaviours (ack-only replies, post-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support.order_venue import Filters, OrderVenuePlugin, OrderVenueServer
+
+
+@dataclass(frozen=True)
+class VenueKit:
+    """How the shared scenarios drive one venue."""
+
+    name: str
+    plugin: Callable[[], OrderVenuePlugin]
+    entry: Callable[..., Any]
+    """(server, on_usage=None) -> the adapter"""
+    stream: Callable[[Any, OrderVenueServer], Any]
+    symbol: str
+    filters: Filters
+    price: str = "100.5"
+    qty: str = "0.01"
+    ack_only: bool = False
+    """Replies to new/cancel are acknowledgements (PENDING_NEW / PENDING_CANCEL), not states."""
+    post_only_rejects: bool = False
+    dms_min_s: float = 0.0
+    """Shortest dead-man timeout the venue accepts (0: any, fired in the test)."""
+    amend: bool = True
+    usage: bool = True
+    """The venue reports rate-limit usage in reply headers."""
+
+
+def _binance() -> VenueKit:
+    from bot.adapters.binance_usdm.orders import BinanceOrderEntry
+    from bot.adapters.binance_usdm.user_stream import BinanceUserStream
+    from tests.support.order_venues.binance import BinancePlugin
+
+    return VenueKit(
+        name="binance-usdm",
+        plugin=BinancePlugin,
+        entry=lambda s, on_usage=None: BinanceOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTCUSDT",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: BinanceUserStream(e, ws_url=s.ws_url),
+        symbol="BTCUSDT",
+        filters=Filters("0.1", "0.001", "0.001"),
+        post_only_rejects=True,
+    )
+
+
+KIT_FACTORIES: dict[str, Callable[[], VenueKit]] = {
+    "binance-usdm": _binance,
+}
