@@ -337,7 +337,7 @@ class OrderVenuePlugin:
 
     def error(self, server: OrderVenueServer, kind: str, op: str) -> web.Response:
         """The venue's reply for a refusal ``kind`` (MatchError kinds, ``auth``, ``timestamp``,
-        ``rate_limit``, ``server_error``)."""
+        ``rate_limit`` (the venue's own limit reply), ``http_429``, ``server_error``)."""
         raise NotImplementedError
 
     def stream_frames(self, server: OrderVenueServer, events: list[Event]) -> list[str | bytes]:
@@ -589,7 +589,9 @@ class OrderVenueServer:
                 return await self._hang()
             if kind == "http_500":
                 return self.plugin.error(self, "server_error", resolved)
-            if kind == "http_429" or self._limited(resolved):
+            if kind == "http_429":
+                return self.plugin.error(self, "http_429", resolved)
+            if self._limited(resolved):
                 return self.plugin.error(self, "rate_limit", resolved)
             bad = self.plugin.verify(self, request, body, resolved)
             if bad is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bot.adapters.binance_usdm.orders import SIDES, STATUS, _price
-from bot.adapters.errors import AdapterError
+from bot.adapters.errors import AdapterError, RetryableError
 from bot.adapters.rest.stream import Report, WsUserStream
 from bot.adapters.trading import Environment, FillReport, OrderReport
 from bot.core.dtypes import Liquidity, OrderStatus
@@ -32,7 +32,7 @@ KEEPALIVE_S = 30 * 60.0
 _NS_PER_MS = 1_000_000
 
 
-class ListenKeyExpiredError(AdapterError):
+class ListenKeyExpiredError(RetryableError):
     """Binance expired the listen key: reconnect with a new one."""
 
 

@@ -89,6 +89,8 @@ class RestOrderEntry:
 
     venue_name = "venue"
     time_path = "/"
+    rate_window_s: float | None = None
+    """The venue's rate-limit window, the wait reported when a 429 has no ``Retry-After``."""
 
     def __init__(
         self,
@@ -103,7 +105,9 @@ class RestOrderEntry:
         self._credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.symbols = tuple(symbols)
-        self.http = RestSession(self.venue_name, timeout_s=timeout_s)
+        self.http = RestSession(
+            self.venue_name, timeout_s=timeout_s, default_retry_after_s=self.rate_window_s
+        )
         self.clock = ServerClock(self._fetch_server_ms)
         self._on_usage = on_usage
         self._usage_parser = usage_parser

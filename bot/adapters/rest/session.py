@@ -57,8 +57,11 @@ class RestSession:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        default_retry_after_s: float | None = None,
     ) -> None:
         self.venue = venue
+        self.default_retry_after_s = default_retry_after_s
+        """Used when a 429 carries no ``Retry-After`` (the venue's documented window)."""
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
@@ -108,7 +111,10 @@ class RestSession:
         except aiohttp.ClientError as e:
             raise self._lost(state_changing, f"{what}: {type(e).__name__}") from e
         if status in HTTP_RATE_LIMITED:
-            raise RateLimitedError(f"{what}: HTTP {status}", retry_after_s(headers))
+            wait = retry_after_s(headers)
+            if wait is None:
+                wait = self.default_retry_after_s
+            raise RateLimitedError(f"{what}: HTTP {status}", wait)
         if status >= HTTP_SERVER_ERROR:
             raise self._lost(state_changing, f"{what}: HTTP {status}")
         return RestReply(status, headers, body)

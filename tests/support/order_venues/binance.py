@@ -125,6 +125,8 @@ class BinancePlugin(OrderVenuePlugin):
         )
 
     def error(self, server: OrderVenueServer, kind: str, op: str) -> web.Response:
+        if kind == "http_429":
+            kind = "rate_limit"
         if kind == "unknown_order" and op == "query":
             kind = "unknown_order_query"
         status, code, msg = ERRORS[kind]

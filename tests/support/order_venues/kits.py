@@ -29,6 +29,8 @@ class VenueKit:
     post_only_rejects: bool = False
     dms_min_s: float = 0.0
     """Shortest dead-man timeout the venue accepts (0: any, fired in the test)."""
+    dms_disarm: bool = True
+    """``arm_dead_man_switch(0)`` disarms (Bybit's DCP window is a setting with no off)."""
     amend: bool = True
     usage: bool = True
     """The venue reports rate-limit usage in reply headers."""
@@ -56,6 +58,56 @@ def _binance() -> VenueKit:
     )
 
 
+def _bybit() -> VenueKit:
+    from bot.adapters.bybit.orders import BybitOrderEntry
+    from bot.adapters.bybit.user_stream import BybitUserStream
+    from tests.support.order_venues.bybit import BybitPlugin
+
+    return VenueKit(
+        name="bybit",
+        plugin=BybitPlugin,
+        entry=lambda s, on_usage=None: BybitOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTCUSDT",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: BybitUserStream(e, ws_url=s.ws_url + "/v5/private"),
+        symbol="BTCUSDT",
+        filters=Filters("0.1", "0.001", "0.001"),
+        ack_only=True,
+        dms_min_s=10.0,
+        dms_disarm=False,
+    )
+
+
+def _okx() -> VenueKit:
+    from bot.adapters.okx.orders import OkxOrderEntry
+    from bot.adapters.okx.user_stream import OkxUserStream
+    from tests.support.order_venues.okx import OkxPlugin
+
+    return VenueKit(
+        name="okx",
+        plugin=OkxPlugin,
+        entry=lambda s, on_usage=None: OkxOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTC-USDT-SWAP",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: OkxUserStream(e, ws_url=s.ws_url + "/ws/v5/private"),
+        symbol="BTC-USDT-SWAP",
+        filters=Filters("0.1", "0.001", "0.001"),
+        ack_only=True,
+        dms_min_s=10.0,
+        usage=False,
+    )
+
+
 KIT_FACTORIES: dict[str, Callable[[], VenueKit]] = {
     "binance-usdm": _binance,
+    "bybit": _bybit,
+    "okx": _okx,
 }
