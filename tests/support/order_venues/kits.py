@@ -31,7 +31,6 @@ class VenueKit:
     """Shortest dead-man timeout the venue accepts (0: any, fired in the test)."""
     dms_disarm: bool = True
     """``arm_dead_man_switch(0)`` disarms (Bybit's DCP window is a setting with no off)."""
-    amend: bool = True
     usage: bool = True
     """The venue reports rate-limit usage in reply headers."""
 
@@ -106,8 +105,57 @@ def _okx() -> VenueKit:
     )
 
 
+def _bitget() -> VenueKit:
+    from bot.adapters.bitget.orders import BitgetOrderEntry
+    from bot.adapters.bitget.user_stream import BitgetUserStream
+    from tests.support.order_venues.bitget import BitgetPlugin
+
+    return VenueKit(
+        name="bitget",
+        plugin=BitgetPlugin,
+        entry=lambda s, on_usage=None: BitgetOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTCUSDT",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: BitgetUserStream(e, ws_url=s.ws_url + "/v2/ws/private"),
+        symbol="BTCUSDT",
+        filters=Filters("0.1", "0.001", "0.001"),
+        ack_only=True,
+        usage=False,
+    )
+
+
+def _bingx() -> VenueKit:
+    from bot.adapters.bingx.orders import BingxOrderEntry
+    from bot.adapters.bingx.user_stream import BingxUserStream
+    from tests.support.order_venues.bingx import BingxPlugin
+
+    return VenueKit(
+        name="bingx",
+        plugin=BingxPlugin,
+        entry=lambda s, on_usage=None: BingxOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTC-USDT",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: BingxUserStream(e, ws_url=s.ws_url + "/swap-market"),
+        symbol="BTC-USDT",
+        filters=Filters("0.1", "0.001", "0.001"),
+        ack_only=True,
+        dms_min_s=10.0,
+        usage=False,
+    )
+
+
 KIT_FACTORIES: dict[str, Callable[[], VenueKit]] = {
     "binance-usdm": _binance,
     "bybit": _bybit,
     "okx": _okx,
+    "bitget": _bitget,
+    "bingx": _bingx,
 }
