@@ -132,5 +132,3 @@ class BingxUserStream(WsUserStream):
 
     def _parse(self, data: bytes) -> list[Report]:
         return parse_user_message(data)
-
-
