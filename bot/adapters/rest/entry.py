@@ -131,10 +131,14 @@ class RestOrderEntry:
     def _error(self, reply: RestReply, payload: Any) -> AdapterError | None:
         raise NotImplementedError
 
+    def _decode(self, body: bytes) -> Any:
+        """Decode a reply body (BitMEX overrides this to keep numbers as exact strings)."""
+        return orjson.loads(body)
+
     def _json(self, reply: RestReply, *, state_changing: bool) -> Any:
         try:
-            return orjson.loads(reply.body)
-        except orjson.JSONDecodeError as e:
+            return self._decode(reply.body)
+        except ValueError as e:  # orjson's and json's decode errors are ValueErrors
             what = f"{self.venue_name}: HTTP {reply.status} with a body that is not JSON"
             if reply.status >= HTTP_CLIENT_ERROR:  # a definite 4xx refusal (WAF, auth)
                 reason = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import aiohttp
+from yarl import URL
 
 from bot.adapters.errors import RetryableError, UnknownOutcomeError
 from bot.adapters.rest.usage import retry_after_s
@@ -97,7 +98,7 @@ class RestSession:
         try:
             async with self._client().request(
                 signed.method,
-                signed.url,
+                URL(signed.url, encoded=True),  # sent byte for byte as signed, never requoted
                 headers=signed.headers,
                 data=signed.body or None,
                 trace_request_ctx=on_write,

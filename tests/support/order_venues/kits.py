@@ -152,10 +152,32 @@ def _bingx() -> VenueKit:
     )
 
 
+def _bitmex() -> VenueKit:
+    from bot.adapters.bitmex.orders import BitmexOrderEntry
+    from bot.adapters.bitmex.user_stream import BitmexUserStream
+    from tests.support.order_venues.bitmex import BitmexPlugin
+
+    return VenueKit(
+        name="bitmex",
+        plugin=BitmexPlugin,
+        entry=lambda s, on_usage=None: BitmexOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("XBTUSDT",),
+            timeout_s=1.0,
+            on_usage=on_usage,
+        ),
+        stream=lambda e, s: BitmexUserStream(e, ws_url=s.ws_url + "/realtime"),
+        symbol="XBTUSDT",
+        filters=Filters("0.1", "0.001", "0.001"),
+    )
+
+
 KIT_FACTORIES: dict[str, Callable[[], VenueKit]] = {
     "binance-usdm": _binance,
     "bybit": _bybit,
     "okx": _okx,
     "bitget": _bitget,
     "bingx": _bingx,
+    "bitmex": _bitmex,
 }
