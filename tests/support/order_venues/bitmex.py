@@ -148,7 +148,8 @@ class BitmexPlugin(OrderVenuePlugin):
 
     def error(self, server: OrderVenueServer, kind: str, op: str) -> web.Response:
         if kind.startswith("timestamp"):
-            msg = f"This request has expired - `expires` is in the past. Current time: {server.now_ms() // 1000}"
+            now_s = server.now_ms() // 1000
+            msg = f"This request has expired - `expires` is in the past. Current time: {now_s}"
             return self._reply({"error": {"message": msg, "name": "HTTPError"}}, 400)
         status, name, msg = ERRORS[kind]
         response = self._reply({"error": {"message": msg, "name": name}}, status)
@@ -277,7 +278,8 @@ class BitmexPlugin(OrderVenuePlugin):
                 [
                     {
                         **order_row(o),
-                        "error": f"Unable to cancel order due to existing state: {STATUS[o.status]}",
+                        "error": "Unable to cancel order due to existing state: "
+                        + STATUS[o.status],
                     }
                 ],
                 order=True,
