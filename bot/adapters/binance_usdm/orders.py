@@ -15,8 +15,17 @@ from typing import Any
 from bot.adapters.binance_usdm.errors import order_error
 from bot.adapters.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, BinanceSigner
 from bot.adapters.errors import AdapterError
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import binance_usage, retry_after_s
 from bot.adapters.trading import (
     AmendRequest,
@@ -30,11 +39,10 @@ from bot.adapters.trading import (
     OrderRequest,
     PositionReport,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URLS: dict[str, str] = {
     "mainnet": "https://fapi.binance.com",
@@ -71,18 +79,18 @@ def order_params(req: OrderRequest) -> str:
     """The unsigned query of a new order (exact strings in, exact strings out)."""
     check_client_id(req.client_order_id, CLIENT_ID_RE, "binance-usdm")
     qty = check_decimal("qty", req.qty)
+    symbol = check_symbol(req.symbol)
     side = "BUY" if req.side == Side.BUY else "SELL"
-    flags = req.flags
-    if flags & OrderFlag.MARKET:
-        query = f"symbol={req.symbol}&side={side}&type=MARKET&quantity={qty}"
+    flags = int(req.flags)
+    if flags & F_MARKET:
+        query = f"symbol={symbol}&side={side}&type=MARKET&quantity={qty}"
     else:
         price = check_decimal("price", req.price)
-        tif = "GTX" if flags & OrderFlag.POST_ONLY else "IOC" if flags & OrderFlag.IOC else "GTC"
+        tif = "GTX" if flags & F_POST_ONLY else "IOC" if flags & F_IOC else "GTC"
         query = (
-            f"symbol={req.symbol}&side={side}&type=LIMIT&timeInForce={tif}"
-            f"&quantity={qty}&price={price}"
+            f"symbol={symbol}&side={side}&type=LIMIT&timeInForce={tif}&quantity={qty}&price={price}"
         )
-    if flags & OrderFlag.REDUCE_ONLY:
+    if flags & F_REDUCE_ONLY:
         query += "&reduceOnly=true"
     return f"{query}&newClientOrderId={req.client_order_id}&newOrderRespType=RESULT"
 
@@ -166,12 +174,12 @@ class BinanceOrderEntry(RestOrderEntry):
 
     # -- building ---------------------------------------------------------------------------
 
-    def signed(self, method: str, path: str, params: str = "") -> SignedRequest:
+    def signed(self, method: str, path: str, params: str = "") -> WireRequest:
         """A signed request for ``path`` with ``params`` (timestamped with the venue's clock)."""
         query = self.signer.sign_query(params, self.clock.now_ms())
-        return SignedRequest(method, f"{self.base_url}{path}?{query}", self.signer.headers)
+        return WireRequest(method, f"{self.base_url}{path}?{query}", self.signer.headers)
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.signed("POST", ORDER_PATH, order_params(req))
 
@@ -287,6 +295,6 @@ class BinanceOrderEntry(RestOrderEntry):
 
     async def listen_key(self, method: str = "POST") -> str:
         """Create (POST) or extend (PUT) the user-stream listen key; return it."""
-        signed = SignedRequest(method, self.base_url + LISTEN_KEY_PATH, self.signer.headers)
+        signed = WireRequest(method, self.base_url + LISTEN_KEY_PATH, self.signer.headers)
         payload = await self._call(signed, state_changing=False)
         return str(payload.get("listenKey", ""))

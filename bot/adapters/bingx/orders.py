@@ -19,8 +19,17 @@ from typing import Any
 from bot.adapters.bingx.errors import order_error
 from bot.adapters.bingx.signing import DEFAULT_RECV_WINDOW_MS, BingxSigner
 from bot.adapters.errors import AdapterError
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import bingx_usage
 from bot.adapters.trading import (
     AmendRequest,
@@ -35,11 +44,10 @@ from bot.adapters.trading import (
     OrderRequest,
     PositionReport,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URLS: dict[str, str] = {
     "mainnet": "https://open-api.bingx.com",
@@ -89,19 +97,20 @@ def order_params(req: OrderRequest) -> str:
     """The unsigned query of a new order (exact strings)."""
     check_client_id(req.client_order_id, CLIENT_ID_RE, "bingx")
     side = "BUY" if req.side == Side.BUY else "SELL"
-    flags = req.flags
+    flags = int(req.flags)
     qty = check_decimal("qty", req.qty)
-    if flags & OrderFlag.MARKET:
-        query = f"symbol={req.symbol}&side={side}&positionSide=BOTH&type=MARKET&quantity={qty}"
+    symbol = check_symbol(req.symbol)
+    if flags & F_MARKET:
+        query = f"symbol={symbol}&side={side}&positionSide=BOTH&type=MARKET&quantity={qty}"
     else:
         price = check_decimal("price", req.price)
-        post_only = flags & OrderFlag.POST_ONLY
-        tif = "PostOnly" if post_only else "IOC" if flags & OrderFlag.IOC else "GTC"
+        post_only = flags & F_POST_ONLY
+        tif = "PostOnly" if post_only else "IOC" if flags & F_IOC else "GTC"
         query = (
-            f"symbol={req.symbol}&side={side}&positionSide=BOTH&type=LIMIT"
+            f"symbol={symbol}&side={side}&positionSide=BOTH&type=LIMIT"
             f"&quantity={qty}&price={price}&timeInForce={tif}"
         )
-    if flags & OrderFlag.REDUCE_ONLY:
+    if flags & F_REDUCE_ONLY:
         query += "&reduceOnly=true"
     return f"{query}&clientOrderID={req.client_order_id}"
 
@@ -179,12 +188,12 @@ class BingxOrderEntry(RestOrderEntry):
         self.environment = environment
         self.signer = BingxSigner(credentials, recv_window_ms)
 
-    def signed(self, method: str, path: str, params: str = "") -> SignedRequest:
+    def signed(self, method: str, path: str, params: str = "") -> WireRequest:
         """A signed request for ``path`` with ``params`` (timestamped with the venue's clock)."""
         query = self.signer.sign_query(params, self.clock.now_ms())
-        return SignedRequest(method, f"{self.base_url}{path}?{query}", self.signer.headers)
+        return WireRequest(method, f"{self.base_url}{path}?{query}", self.signer.headers)
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.signed("POST", ORDER_PATH, order_params(req))
 
@@ -309,6 +318,6 @@ class BingxOrderEntry(RestOrderEntry):
         """Create (POST) or extend (PUT) the user-stream listen key; return it."""
         url = self.base_url + LISTEN_KEY_PATH + (f"?listenKey={key}" if key else "")
         payload = await self._call(
-            SignedRequest(method, url, self.signer.headers), state_changing=False
+            WireRequest(method, url, self.signer.headers), state_changing=False
         )
         return str(payload.get("listenKey") or key or "")

@@ -19,8 +19,17 @@ import orjson
 from bot.adapters.bitget.errors import order_error
 from bot.adapters.bitget.signing import BitgetSigner
 from bot.adapters.errors import AdapterError
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import no_usage
 from bot.adapters.trading import (
     AmendRequest,
@@ -35,11 +44,10 @@ from bot.adapters.trading import (
     OrderRequest,
     PositionReport,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URL = "https://api.bitget.com"
 PRODUCT_TYPES: dict[str, str] = {"mainnet": "USDT-FUTURES", "testnet": "SUSDT-FUTURES"}
@@ -83,28 +91,26 @@ def _opt(value: str | None) -> str | None:
 
 
 def order_body(req: OrderRequest, product_type: str, margin_coin: str) -> bytes:
-    """The JSON body of a new order (exact strings; compact, as signed)."""
-    check_client_id(req.client_order_id, CLIENT_ID_RE, "bitget")
-    flags = req.flags
-    body: dict[str, Any] = {
-        "symbol": req.symbol,
-        "productType": product_type,
-        "marginMode": "crossed",
-        "marginCoin": margin_coin,
-        "size": check_decimal("qty", req.qty),
-        "side": "buy" if req.side == Side.BUY else "sell",
-        "clientOid": req.client_order_id,
-    }
-    if flags & OrderFlag.MARKET:
-        body["orderType"] = "market"
+    """The JSON body of a new order (exact strings; compact, as signed; checked values in an
+    f-string, several times cheaper than dict + dumps)."""
+    cid = check_client_id(req.client_order_id, CLIENT_ID_RE, "bitget")
+    symbol = check_symbol(req.symbol)
+    side = "buy" if req.side == Side.BUY else "sell"
+    qty = check_decimal("qty", req.qty)
+    head = (
+        f'{{"symbol":"{symbol}","productType":"{product_type}","marginMode":"crossed",'
+        f'"marginCoin":"{margin_coin}","size":"{qty}","side":"{side}","clientOid":"{cid}",'
+    )
+    flags = int(req.flags)
+    if flags & F_MARKET:
+        tail = '"orderType":"market"'
     else:
-        body["orderType"] = "limit"
-        body["price"] = check_decimal("price", req.price)
-        post_only = flags & OrderFlag.POST_ONLY
-        body["force"] = "post_only" if post_only else "ioc" if flags & OrderFlag.IOC else "gtc"
-    if flags & OrderFlag.REDUCE_ONLY:
-        body["reduceOnly"] = "YES"
-    return orjson.dumps(body)
+        price = check_decimal("price", req.price)
+        force = "post_only" if flags & F_POST_ONLY else "ioc" if flags & F_IOC else "gtc"
+        tail = f'"orderType":"limit","price":"{price}","force":"{force}"'
+    if flags & F_REDUCE_ONLY:
+        tail += ',"reduceOnly":"YES"'
+    return f"{head}{tail}}}".encode()
 
 
 def parse_order(data: dict[str, Any]) -> OrderReport:
@@ -181,19 +187,19 @@ class BitgetOrderEntry(RestOrderEntry):
 
     # -- building ---------------------------------------------------------------------------
 
-    def post(self, path: str, body: bytes) -> SignedRequest:
+    def post(self, path: str, body: bytes) -> WireRequest:
         """A signed POST of ``body``."""
         headers = self.signer.headers(self.clock.now_ms(), "POST", path, body)
-        return SignedRequest("POST", self.base_url + path, headers, body)
+        return WireRequest("POST", self.base_url + path, headers, body)
 
-    def get(self, path: str, query: str) -> SignedRequest:
+    def get(self, path: str, query: str) -> WireRequest:
         """A signed GET of ``path?query``."""
         full = f"{path}?{query}"
-        return SignedRequest(
+        return WireRequest(
             "GET", self.base_url + full, self.signer.headers(self.clock.now_ms(), "GET", full)
         )
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.post(PLACE_PATH, order_body(req, self.product_type, self.margin_coin))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from binascii import b2a_base64
 
 from bot.adapters.trading import Credentials
 
@@ -51,7 +52,7 @@ class BitgetSigner:
         return {
             **self._base_headers,
             "ACCESS-TIMESTAMP": ts,
-            "ACCESS-SIGN": base64.b64encode(mac.digest()).decode(),
+            "ACCESS-SIGN": b2a_base64(mac.digest(), newline=False).decode(),
         }
 
     def ws_login(self, ts_s: int) -> dict[str, object]:

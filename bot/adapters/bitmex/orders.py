@@ -19,8 +19,17 @@ from urllib.parse import quote
 from bot.adapters.bitmex.errors import order_error
 from bot.adapters.bitmex.signing import EXPIRES_AFTER_S, BitmexSigner
 from bot.adapters.errors import AdapterError
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import bitmex_usage
 from bot.adapters.trading import (
     AmendRequest,
@@ -34,11 +43,10 @@ from bot.adapters.trading import (
     OrderRequest,
     PositionReport,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URLS: dict[str, str] = {
     "mainnet": "https://www.bitmex.com",
@@ -90,22 +98,22 @@ def iso_ns(text: str | None) -> int:
 def order_body(req: OrderRequest) -> bytes:
     """The JSON body of a new order; price and size are written as exact number literals."""
     check_client_id(req.client_order_id, CLIENT_ID_RE, "bitmex")
-    check_client_id(req.symbol, SYMBOL_RE, "bitmex")
+    check_symbol(req.symbol)
     side = "Buy" if req.side == Side.BUY else "Sell"
     qty = check_decimal("qty", req.qty)
-    flags = req.flags
+    flags = int(req.flags)
     parts = [f'"symbol":"{req.symbol}"', f'"side":"{side}"', f'"orderQty":{qty}']
     inst = []
-    if flags & OrderFlag.MARKET:
+    if flags & F_MARKET:
         parts.append('"ordType":"Market"')
     else:
         parts.append(f'"price":{check_decimal("price", req.price)}')
         parts.append('"ordType":"Limit"')
-        tif = "ImmediateOrCancel" if flags & OrderFlag.IOC else "GoodTillCancel"
+        tif = "ImmediateOrCancel" if flags & F_IOC else "GoodTillCancel"
         parts.append(f'"timeInForce":"{tif}"')
-        if flags & OrderFlag.POST_ONLY:
+        if flags & F_POST_ONLY:
             inst.append("ParticipateDoNotInitiate")
-    if flags & OrderFlag.REDUCE_ONLY:
+    if flags & F_REDUCE_ONLY:
         inst.append("ReduceOnly")
     if inst:
         parts.append(f'"execInst":"{",".join(inst)}"')
@@ -194,13 +202,13 @@ class BitmexOrderEntry(RestOrderEntry):
 
     # -- building ---------------------------------------------------------------------------
 
-    def signed(self, method: str, path: str, body: bytes = b"") -> SignedRequest:
+    def signed(self, method: str, path: str, body: bytes = b"") -> WireRequest:
         """A signed request (``path`` with its URL-encoded query, as sent)."""
         now_s = self.clock.now_ms() // _MS_PER_S
         headers = self.signer.headers(now_s, method, path, body)
-        return SignedRequest(method, self.base_url + path, headers, body)
+        return WireRequest(method, self.base_url + path, headers, body)
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.signed("POST", ORDER_PATH, order_body(req))
 

@@ -19,8 +19,17 @@ import orjson
 from bot.adapters.bybit.errors import order_error
 from bot.adapters.bybit.signing import DEFAULT_RECV_WINDOW_MS, BybitSigner
 from bot.adapters.errors import AdapterError
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import bybit_usage
 from bot.adapters.trading import (
     AmendRequest,
@@ -36,11 +45,10 @@ from bot.adapters.trading import (
     PositionReport,
     RateLimitedError,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URLS: dict[str, str] = {
     "mainnet": "https://api.bybit.com",
@@ -77,27 +85,29 @@ SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 
 
 def order_body(req: OrderRequest) -> bytes:
-    """The JSON body of a new order (exact strings; compact, as signed)."""
-    check_client_id(req.client_order_id, CLIENT_ID_RE, "bybit")
-    body: dict[str, Any] = {
-        "category": CATEGORY,
-        "symbol": req.symbol,
-        "side": "Buy" if req.side == Side.BUY else "Sell",
-        "qty": check_decimal("qty", req.qty),
-        "orderLinkId": req.client_order_id,
-        "positionIdx": 0,
-    }
-    flags = req.flags
-    if flags & OrderFlag.MARKET:
-        body["orderType"] = "Market"
+    """The JSON body of a new order (exact strings; compact, as signed).
+
+    Written with an f-string: every interpolated value is checked first (symbol, id and
+    decimals cannot carry a quote), and it is several times cheaper than dict + dumps.
+    """
+    cid = check_client_id(req.client_order_id, CLIENT_ID_RE, "bybit")
+    symbol = check_symbol(req.symbol)
+    side = "Buy" if req.side == Side.BUY else "Sell"
+    qty = check_decimal("qty", req.qty)
+    head = (
+        f'{{"category":"{CATEGORY}","symbol":"{symbol}","side":"{side}","qty":"{qty}",'
+        f'"orderLinkId":"{cid}","positionIdx":0,'
+    )
+    flags = int(req.flags)
+    if flags & F_MARKET:
+        tail = '"orderType":"Market"'
     else:
-        body["orderType"] = "Limit"
-        body["price"] = check_decimal("price", req.price)
-        post_only = flags & OrderFlag.POST_ONLY
-        body["timeInForce"] = "PostOnly" if post_only else "IOC" if flags & OrderFlag.IOC else "GTC"
-    if flags & OrderFlag.REDUCE_ONLY:
-        body["reduceOnly"] = True
-    return orjson.dumps(body)
+        price = check_decimal("price", req.price)
+        tif = "PostOnly" if flags & F_POST_ONLY else "IOC" if flags & F_IOC else "GTC"
+        tail = f'"orderType":"Limit","price":"{price}","timeInForce":"{tif}"'
+    if flags & F_REDUCE_ONLY:
+        tail += ',"reduceOnly":true'
+    return f"{head}{tail}}}".encode()
 
 
 def _opt(value: str | None) -> str | None:
@@ -178,17 +188,17 @@ class BybitOrderEntry(RestOrderEntry):
 
     # -- building ---------------------------------------------------------------------------
 
-    def post(self, path: str, body: bytes) -> SignedRequest:
+    def post(self, path: str, body: bytes) -> WireRequest:
         """A signed POST of ``body``."""
         headers = self.signer.headers(self.clock.now_ms(), body)
-        return SignedRequest("POST", self.base_url + path, headers, body)
+        return WireRequest("POST", self.base_url + path, headers, body)
 
-    def get(self, path: str, query: str) -> SignedRequest:
+    def get(self, path: str, query: str) -> WireRequest:
         """A signed GET of ``path?query``."""
         headers = self.signer.headers(self.clock.now_ms(), query.encode())
-        return SignedRequest("GET", f"{self.base_url}{path}?{query}", headers)
+        return WireRequest("GET", f"{self.base_url}{path}?{query}", headers)
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.post(CREATE_PATH, order_body(req))
 

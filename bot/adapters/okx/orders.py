@@ -19,8 +19,17 @@ import orjson
 from bot.adapters.errors import AdapterError
 from bot.adapters.okx.errors import order_error
 from bot.adapters.okx.signing import OkxSigner
-from bot.adapters.rest.entry import RestOrderEntry, check_client_id, check_decimal
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply
+from bot.adapters.rest.entry import (
+    F_IOC,
+    F_MARKET,
+    F_POST_ONLY,
+    F_REDUCE_ONLY,
+    RestOrderEntry,
+    check_client_id,
+    check_decimal,
+    check_symbol,
+)
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import no_usage
 from bot.adapters.trading import (
     AmendRequest,
@@ -34,11 +43,10 @@ from bot.adapters.trading import (
     OrderRequest,
     PositionReport,
     RejectReason,
-    SignedRequest,
     UsageHook,
     WriteHook,
 )
-from bot.core.dtypes import Liquidity, OrderFlag, OrderStatus, Side, VenueId
+from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
 REST_URL = "https://www.okx.com"
 INST_TYPE = "SWAP"
@@ -53,6 +61,7 @@ BALANCE_PATH = "/api/v5/account/balance"
 CANCEL_AFTER_PATH = "/api/v5/trade/cancel-all-after"
 TIME_PATH = "/api/v5/public/time"
 CANCEL_BATCH_MAX = 20
+TD_MODES = ("cross", "isolated")
 CANCEL_AFTER_MIN_S, CANCEL_AFTER_MAX_S = 10, 120
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
 MAX_CLIENT_ID_LEN = 32
@@ -76,25 +85,26 @@ def negate(value: str) -> str:
 
 
 def order_body(req: OrderRequest, td_mode: str = "cross") -> bytes:
-    """The JSON body of a new order (exact strings; compact, as signed)."""
-    check_client_id(req.client_order_id, CLIENT_ID_RE, "okx")
-    flags = req.flags
-    body: dict[str, Any] = {
-        "instId": req.symbol,
-        "tdMode": td_mode,
-        "side": "buy" if req.side == Side.BUY else "sell",
-        "sz": check_decimal("qty", req.qty),
-        "clOrdId": req.client_order_id,
-    }
-    if flags & OrderFlag.MARKET:
-        body["ordType"] = "market"
+    """The JSON body of a new order (exact strings; compact, as signed; checked values in an
+    f-string, several times cheaper than dict + dumps)."""
+    cid = check_client_id(req.client_order_id, CLIENT_ID_RE, "okx")
+    symbol = check_symbol(req.symbol)
+    side = "buy" if req.side == Side.BUY else "sell"
+    qty = check_decimal("qty", req.qty)
+    head = (
+        f'{{"instId":"{symbol}","tdMode":"{td_mode}","side":"{side}","sz":"{qty}",'
+        f'"clOrdId":"{cid}",'
+    )
+    flags = int(req.flags)
+    if flags & F_MARKET:
+        tail = '"ordType":"market"'
     else:
-        post_only = flags & OrderFlag.POST_ONLY
-        body["ordType"] = "post_only" if post_only else "ioc" if flags & OrderFlag.IOC else "limit"
-        body["px"] = check_decimal("price", req.price)
-    if flags & OrderFlag.REDUCE_ONLY:
-        body["reduceOnly"] = True
-    return orjson.dumps(body)
+        price = check_decimal("price", req.price)
+        kind = "post_only" if flags & F_POST_ONLY else "ioc" if flags & F_IOC else "limit"
+        tail = f'"ordType":"{kind}","px":"{price}"'
+    if flags & F_REDUCE_ONLY:
+        tail += ',"reduceOnly":true'
+    return f"{head}{tail}}}".encode()
 
 
 def _opt(value: str | None) -> str | None:
@@ -170,23 +180,25 @@ class OkxOrderEntry(RestOrderEntry):
         )
         self.environment = environment
         self.signer = OkxSigner(credentials, demo=environment == "testnet")
+        if td_mode not in TD_MODES:
+            raise ValueError(f"okx: td_mode must be one of {TD_MODES}, got {td_mode!r}")
         self.td_mode = td_mode
 
     # -- building ---------------------------------------------------------------------------
 
-    def post(self, path: str, body: bytes) -> SignedRequest:
+    def post(self, path: str, body: bytes) -> WireRequest:
         """A signed POST of ``body``."""
         headers = self.signer.headers(self.clock.now_ms(), "POST", path, body)
-        return SignedRequest("POST", self.base_url + path, headers, body)
+        return WireRequest("POST", self.base_url + path, headers, body)
 
-    def get(self, path: str, query: str = "") -> SignedRequest:
+    def get(self, path: str, query: str = "") -> WireRequest:
         """A signed GET of ``path?query``."""
         full = f"{path}?{query}" if query else path
-        return SignedRequest(
+        return WireRequest(
             "GET", self.base_url + full, self.signer.headers(self.clock.now_ms(), "GET", full)
         )
 
-    def build_submit(self, req: OrderRequest) -> SignedRequest:
+    def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.post(ORDER_PATH, order_body(req, self.td_mode))
 

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import time
+from binascii import b2a_base64
 
 from bot.adapters.trading import Credentials
 
@@ -69,7 +70,7 @@ class OkxSigner:
         return {
             **self._base_headers,
             "OK-ACCESS-TIMESTAMP": ts,
-            "OK-ACCESS-SIGN": base64.b64encode(mac.digest()).decode(),
+            "OK-ACCESS-SIGN": b2a_base64(mac.digest(), newline=False).decode(),
         }
 
     def ws_login(self, ts_s: int) -> dict[str, object]:

@@ -18,7 +18,7 @@ import orjson
 
 from bot.adapters.errors import AdapterError, RetryableError, UnknownOutcomeError
 from bot.adapters.rest.clock import ServerClock
-from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, RestSession
+from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, RestSession, WireRequest
 from bot.adapters.trading import (
     Credentials,
     OrderRejectedError,
@@ -29,6 +29,7 @@ from bot.adapters.trading import (
     UsageHook,
     WriteHook,
 )
+from bot.core.dtypes import OrderFlag
 
 HTTP_CLIENT_ERROR = 400
 HTTP_UNAUTHORIZED = 401
@@ -38,21 +39,58 @@ DECIMAL_RE = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 UsageParser = Callable[[Mapping[str, str]], tuple[RateLimitUsage, ...]]
 
 
+F_POST_ONLY = int(OrderFlag.POST_ONLY)
+F_REDUCE_ONLY = int(OrderFlag.REDUCE_ONLY)
+F_IOC = int(OrderFlag.IOC)
+F_MARKET = int(OrderFlag.MARKET)
+"""``OrderFlag`` bits as plain ints: ``IntFlag`` arithmetic builds enum objects, which costs
+more than the HMAC on the order path."""
+MAX_FAST_ID_LEN = 32
+
+
 def check_decimal(name: str, value: object) -> str:
     """Return ``value`` if it is an exact decimal string; raise ``ValueError`` otherwise.
 
-    Floats are refused outright: an order's price must be the string made from ticks.
+    Floats are refused outright: an order's price must be the string made from ticks. The
+    common case is checked with ``str`` methods (``DECIMAL_RE`` decides the rest).
     """
-    if type(value) is not str or DECIMAL_RE.fullmatch(value) is None:
-        raise ValueError(f"{name} must be a decimal string made from ticks, got {value!r}")
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.replace(".", "", 1).isdigit()
+        and value[0] != "."
+        and value[-1] != "."
+    ) or (type(value) is str and DECIMAL_RE.fullmatch(value) is not None):
+        return value
+    raise ValueError(f"{name} must be a decimal string made from ticks, got {value!r}")
+
+
+SYMBOL_RE = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
+_CHECKED_SYMBOLS: set[str] = set()
+
+
+def check_symbol(value: str) -> str:
+    """Return ``value`` if it is a plain venue symbol (safe in a query and in JSON)."""
+    if value in _CHECKED_SYMBOLS:
+        return value
+    if type(value) is not str or SYMBOL_RE.fullmatch(value) is None:
+        raise ValueError(f"not a venue symbol: {value!r}")
+    _CHECKED_SYMBOLS.add(value)
     return value
 
 
 def check_client_id(value: str, pattern: re.Pattern[str], venue: str) -> str:
-    """Return ``value`` if the venue accepts it as a client order id."""
-    if type(value) is not str or pattern.fullmatch(value) is None:
-        raise ValueError(f"client order id {value!r} does not fit {venue}'s rules")
-    return value
+    """Return ``value`` if the venue accepts it as a client order id.
+
+    Short lower-case alphanumeric ids (what the router makes) fit every venue and skip the
+    regex; anything else must match the venue's ``pattern``.
+    """
+    if type(value) is str and (
+        (value.isascii() and value.isalnum() and value.islower() and len(value) <= MAX_FAST_ID_LEN)
+        or pattern.fullmatch(value) is not None
+    ):
+        return value
+    raise ValueError(f"client order id {value!r} does not fit {venue}'s rules")
 
 
 def classify(
@@ -151,7 +189,7 @@ class RestOrderEntry:
 
     async def _call(
         self,
-        signed: SignedRequest,
+        signed: SignedRequest | WireRequest,
         *,
         state_changing: bool,
         on_write: WriteHook | None = None,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import aiohttp
 from yarl import URL
@@ -28,6 +29,22 @@ KEEPALIVE_S = 30.0
 MAX_CONNECTIONS = 8
 HTTP_RATE_LIMITED = frozenset({418, 429})
 HTTP_SERVER_ERROR = 500
+
+
+class WireRequest(NamedTuple):
+    """A signed request ready to write (a tuple: cheap to build on the order path).
+
+    The same fields as the contract's ``SignedRequest``; its repr hides headers and query,
+    which carry the key, the signature and (OKX, Bitget) the passphrase.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"WireRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +105,7 @@ class RestSession:
 
     async def request(
         self,
-        signed: SignedRequest,
+        signed: SignedRequest | WireRequest,
         *,
         state_changing: bool,
         on_write: WriteHook | None = None,
