@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
-# bot/__init__.py keys the cache by a hash of the sources (see _key_numba_cache).
+# The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
 .PHONY: demo test test-nojit bench lint docs clean
