@@ -1,32 +1,19 @@
-"""Locate the real exchange samples in ``../shared`` (env ``TICKBOT_SHARED``) and skip without.
-
-The samples are read in place, never copied into the repo.
-"""
+"""Read the real order-entry samples in place (``exchanges/samples/<venue_dir>/...`` under the
+shared folder located by ``tests.support.shared``); a test skips when one is absent."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_root() -> Path:
-    """``$TICKBOT_SHARED``, else ``../shared`` beside the checkout."""
-    env = os.environ.get("TICKBOT_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
+from tests.support.shared import shared_path
 
 
 def sample(venue_dir: str, relative: str) -> Path:
     """Path of ``exchanges/samples/<venue_dir>/<relative>``; skip the test when absent."""
-    path = shared_root() / "exchanges" / "samples" / venue_dir / relative
-    if not path.exists():
-        pytest.skip(f"shared sample not available: {venue_dir}/{relative} (set TICKBOT_SHARED)")
-    return path
+    return shared_path("exchanges", "samples", venue_dir, *relative.split("/"))
 
 
 def sample_json(venue_dir: str, relative: str) -> Any:
