@@ -10,6 +10,11 @@ from typing import Any
 
 from tests.support.order_venue import Filters, OrderVenuePlugin, OrderVenueServer
 
+TIMEOUT_S = 10.0
+"""Deadline of the adapters in the scenarios: generous, so a loaded machine never turns a
+reply into a timeout. Tests of the timeout path pass ``SHORT_TIMEOUT_S``."""
+SHORT_TIMEOUT_S = 0.5
+
 
 @dataclass(frozen=True)
 class VenueKit:
@@ -18,7 +23,7 @@ class VenueKit:
     name: str
     plugin: Callable[[], OrderVenuePlugin]
     entry: Callable[..., Any]
-    """(server, on_usage=None) -> the adapter"""
+    """(server, on_usage=None, timeout_s=TIMEOUT_S) -> the adapter"""
     stream: Callable[[Any, OrderVenueServer], Any]
     symbol: str
     filters: Filters
@@ -43,11 +48,11 @@ def _binance() -> VenueKit:
     return VenueKit(
         name="binance-usdm",
         plugin=BinancePlugin,
-        entry=lambda s, on_usage=None: BinanceOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BinanceOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("BTCUSDT",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: BinanceUserStream(e, ws_url=s.ws_url),
@@ -65,11 +70,11 @@ def _bybit() -> VenueKit:
     return VenueKit(
         name="bybit",
         plugin=BybitPlugin,
-        entry=lambda s, on_usage=None: BybitOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BybitOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("BTCUSDT",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: BybitUserStream(e, ws_url=s.ws_url + "/v5/private"),
@@ -89,11 +94,11 @@ def _okx() -> VenueKit:
     return VenueKit(
         name="okx",
         plugin=OkxPlugin,
-        entry=lambda s, on_usage=None: OkxOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: OkxOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("BTC-USDT-SWAP",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: OkxUserStream(e, ws_url=s.ws_url + "/ws/v5/private"),
@@ -113,11 +118,11 @@ def _bitget() -> VenueKit:
     return VenueKit(
         name="bitget",
         plugin=BitgetPlugin,
-        entry=lambda s, on_usage=None: BitgetOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BitgetOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("BTCUSDT",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: BitgetUserStream(e, ws_url=s.ws_url + "/v2/ws/private"),
@@ -136,11 +141,11 @@ def _bingx() -> VenueKit:
     return VenueKit(
         name="bingx",
         plugin=BingxPlugin,
-        entry=lambda s, on_usage=None: BingxOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BingxOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("BTC-USDT",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: BingxUserStream(e, ws_url=s.ws_url + "/swap-market"),
@@ -160,11 +165,11 @@ def _bitmex() -> VenueKit:
     return VenueKit(
         name="bitmex",
         plugin=BitmexPlugin,
-        entry=lambda s, on_usage=None: BitmexOrderEntry(
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BitmexOrderEntry(
             s.credentials,
             base_url=s.base_url,
             symbols=("XBTUSDT",),
-            timeout_s=1.0,
+            timeout_s=timeout_s,
             on_usage=on_usage,
         ),
         stream=lambda e, s: BitmexUserStream(e, ws_url=s.ws_url + "/realtime"),
