@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from bot import __version__, numba_cache
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "run",
     "demo",
     "generate",
     "convert",
