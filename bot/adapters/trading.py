@@ -17,7 +17,7 @@ REST replies, so the router has one code path for both and dedups fills by ``tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol
@@ -116,7 +116,11 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class AmendRequest:
-    """Change price and/or size of a resting order, keeping its client order id."""
+    """Change price and/or size of a resting order, keeping its client order id.
+
+    ``qty`` is the new total order quantity (filled part included), as Binance's modify and
+    OKX's ``newSz`` take it; None keeps the size, and a None ``price`` keeps the price.
+    """
 
     client_order_id: str
     symbol: str
@@ -188,6 +192,37 @@ class Capabilities:
     max_client_id_len: int
 
 
+@dataclass(frozen=True, slots=True)
+class RateUsage:
+    """The venue's own count of one rate-limit bucket, parsed from a reply (headers or body).
+
+    ``bucket`` names the window as ``"<kind>:<seconds>s"``: ``weight:60s`` (Binance
+    ``X-MBX-USED-WEIGHT-1M``), ``orders:10s`` / ``orders:60s`` (``X-MBX-ORDER-COUNT-10S/1M``),
+    ``requests:1s`` (Bybit ``X-Bapi-Limit-Status``, BingX ``X-RateLimit-Requests-Remain``),
+    ``requests:60s`` (BitMEX ``x-ratelimit-remaining``, ``requests:1s`` for its ``-1s``
+    header). ``used`` counts units spent in the window (``limit - remaining`` where a venue
+    reports what is left); ``limit`` is the venue's stated cap when it says one.
+    """
+
+    bucket: str
+    used: float
+    limit: float | None = None
+    reset_ns: int = 0
+    """Wall-clock ns when the window resets (Bybit, BitMEX), 0 when the venue does not say."""
+
+
+UsageHook = Callable[[Sequence[RateUsage]], None]
+"""Called by an adapter with the usage parsed from every reply that carries any."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConnected:
+    """Yielded by ``UserStream.reports`` each time the stream is connected, logged in and
+    subscribed: the router reconciles with REST then, so nothing between two sessions is lost."""
+
+    ts_local_ns: int = 0
+
+
 class OrderEntry(Protocol):
     """Signed order entry for one venue account. Every method may raise ``AdapterError``s."""
 
@@ -222,16 +257,21 @@ class OrderEntry(Protocol):
         """Arm or refresh cancel-on-disconnect; ``NotSupportedError`` where there is none."""
         ...
 
+    def set_usage_hook(self, hook: UsageHook | None) -> None:
+        """Register the callback that receives parsed rate-limit usage (``RateUsage``)."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class UserStream(Protocol):
     """The venue's private stream: order updates and fills, in the order the venue sent them.
 
-    Iteration ends (or raises ``RetryableError``) when the connection is lost; the router then
-    reconciles before trusting the stream again.
+    Each call of ``reports`` opens one session and first yields ``StreamConnected`` once it is
+    subscribed. Iteration ends (or raises ``RetryableError``) when the connection is lost; the
+    router calls ``reports`` again (with backoff) and reconciles on the next ``StreamConnected``.
     """
 
-    def reports(self) -> AsyncIterator[OrderReport | FillReport]: ...
+    def reports(self) -> AsyncIterator[OrderReport | FillReport | StreamConnected]: ...
 
     async def close(self) -> None: ...
