@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
-# bot/__init__.py keys the cache by a hash of the sources (see _key_numba_cache).
+# The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit bench lint clean
+.PHONY: demo test test-nojit bench lint docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,13 +22,10 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
 	@touch $@ $(STAMP_RUN)
 
-# The core on a live-like stream, then the fixed-spread maker backtested against the simulated
-# venue (latency, queue position, fees) with a report in demo-out/report/index.html.
+# The bot itself for about 60 s in sim mode (Avellaneda-Stoikov on a synthetic market, metrics on
+# http://127.0.0.1:9464/metrics), then a summary: orders, fills, PnL, tick-to-trade p50/p99.
 demo: $(STAMP_RUN)
-	$(BIN)/tickbot demo
-	$(BIN)/tickbot generate --events 1000000 --seed 7 --out demo-out/market.evt
-	$(BIN)/tickbot backtest --config strategies/examples/fixed_spread.yaml \
-		--data demo-out/market.evt --out demo-out/report
+	$(BIN)/tickbot demo --duration 60
 
 test: $(STAMP_DEV)
 	$(BIN)/lint-imports --no-cache
@@ -45,6 +42,11 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+
+# Regenerate the reference pages (CLI, configuration, metrics) from the code, then build the site.
+docs: $(STAMP_DEV)
+	$(BIN)/python -m bot.reference docs/reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
