@@ -17,7 +17,7 @@ REST replies, so the router has one code path for both and dedups fills by ``tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol
@@ -181,6 +181,27 @@ class BalanceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitUsage:
+    """One rate-limit window as a venue reported it in a reply (headers or a WS envelope).
+
+    ``window`` names the limit in the venue's own terms (``"weight-1m"``, ``"orders-10s"``,
+    ``"endpoint"``...). Any of the figures may be absent: venues report ``used`` or
+    ``remaining``, not always both. The router's token buckets read these to correct themselves.
+    """
+
+    window: str
+    used: int | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    reset_ms: int | None = None
+    """Venue time (ms since the epoch) at which the window resets, where the venue says."""
+
+
+UsageHook = Callable[[tuple[RateLimitUsage, ...]], None]
+"""Called with the usage figures parsed from every reply that carried some."""
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a venue adapter supports, listed by ``tickbot venues`` and used by the router."""
 
@@ -190,29 +211,6 @@ class Capabilities:
     """False where the venue or account type has none; the bot logs it at start-up."""
     ws_order_entry: bool
     max_client_id_len: int
-
-
-@dataclass(frozen=True, slots=True)
-class RateUsage:
-    """The venue's own count of one rate-limit bucket, parsed from a reply (headers or body).
-
-    ``bucket`` names the window as ``"<kind>:<seconds>s"``: ``weight:60s`` (Binance
-    ``X-MBX-USED-WEIGHT-1M``), ``orders:10s`` / ``orders:60s`` (``X-MBX-ORDER-COUNT-10S/1M``),
-    ``requests:1s`` (Bybit ``X-Bapi-Limit-Status``, BingX ``X-RateLimit-Requests-Remain``),
-    ``requests:60s`` (BitMEX ``x-ratelimit-remaining``, ``requests:1s`` for its ``-1s``
-    header). ``used`` counts units spent in the window (``limit - remaining`` where a venue
-    reports what is left); ``limit`` is the venue's stated cap when it says one.
-    """
-
-    bucket: str
-    used: float
-    limit: float | None = None
-    reset_ns: int = 0
-    """Wall-clock ns when the window resets (Bybit, BitMEX), 0 when the venue does not say."""
-
-
-UsageHook = Callable[[Sequence[RateUsage]], None]
-"""Called by an adapter with the usage parsed from every reply that carries any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,10 +255,6 @@ class OrderEntry(Protocol):
         """Arm or refresh cancel-on-disconnect; ``NotSupportedError`` where there is none."""
         ...
 
-    def set_usage_hook(self, hook: UsageHook | None) -> None:
-        """Register the callback that receives parsed rate-limit usage (``RateUsage``)."""
-        ...
-
     async def close(self) -> None: ...
 
 
@@ -269,7 +263,8 @@ class UserStream(Protocol):
 
     Each call of ``reports`` opens one session and first yields ``StreamConnected`` once it is
     subscribed. Iteration ends (or raises ``RetryableError``) when the connection is lost; the
-    router calls ``reports`` again (with backoff) and reconciles on the next ``StreamConnected``.
+    router calls ``reports`` again (with backoff) and reconciles on the next ``StreamConnected``
+    (a stream that never yields it is reconciled a moment after each session starts).
     """
 
     def reports(self) -> AsyncIterator[OrderReport | FillReport | StreamConnected]: ...

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.adapters.trading import OrderEntry, UserStream
+from bot.config.trading import ExecutionSection
 from bot.core.dtypes import VenueId
 from bot.execution.ratelimit import VenueLimiter
 
@@ -26,6 +27,21 @@ class AccountSettings:
     """Deadline of every venue call the router makes (adapters apply their own too)."""
     fill_lookback_s: float = 3600.0
     """How far back reconciliation asks for fills when the journal knows no last fill."""
+    not_found_after_s: float = 6.0
+    """An unknown-outcome order the venue keeps not knowing this long after it was sent (past
+    every venue's receive window, so it can no longer arrive) is closed as never placed."""
+
+    @classmethod
+    def from_section(cls, section: ExecutionSection) -> AccountSettings:
+        """Return the settings of the run config's ``execution`` section."""
+        return cls(
+            orphans=section.orphans,
+            dead_man_timeout_s=section.dead_man_timeout_s,
+            dead_man_refresh_s=section.dead_man_refresh_s,
+            request_timeout_s=section.request_timeout_s,
+            fill_lookback_s=section.fill_lookback_s,
+            not_found_after_s=section.not_found_after_s,
+        )
 
     def refresh_s(self) -> float:
         """Return the dead-man refresh interval."""

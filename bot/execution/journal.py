@@ -35,6 +35,8 @@ from typing import Any
 
 import orjson
 
+from bot.config.trading import ExecutionSection
+
 log = logging.getLogger(__name__)
 
 FILE_PREFIX = "journal-"
@@ -186,6 +188,16 @@ class Journal:
         self.records_written = 0
         self.fsyncs = 0
         self.rotations = 0
+
+    @classmethod
+    def from_section(cls, directory: str | Path, section: ExecutionSection) -> Journal:
+        """Return a journal in ``directory`` sized by the run config's ``execution`` section."""
+        return cls(
+            directory,
+            rotate_bytes=section.journal_rotate_bytes,
+            fsync_interval_s=section.journal_fsync_interval_ms / 1000.0,
+            keep_files=section.journal_keep_files,
+        )
 
     @property
     def seq(self) -> int:

@@ -43,6 +43,8 @@ STREAM_BACKOFF_MAX_S = 30.0
 FLUSH_RESERVE_S = 2.0
 """Part of the shutdown deadline kept for flushing the journal and closing sockets."""
 CONFIRM_ROUNDS = 5
+STREAM_CONNECT_GRACE_S = 2.0
+"""A stream that does not yield ``StreamConnected`` is reconciled this long after it starts."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,6 @@ async def start(router: Router, start_timeout_s: float = 60.0) -> None:
     router.journal.append("run", {"run": run_id, "counter": restored.last_counter})
     log.info("router run %s: counter continues after %d", run_id, restored.last_counter)
     router.states = {v: AccountState() for v in router.accounts}
-    for acct in router.accounts.values():
-        acct.entry.set_usage_hook(acct.lim.observe)
     async with asyncio.timeout(start_timeout_s):
         for acct in router.accounts.values():
             if acct.stream is None:
@@ -129,18 +129,30 @@ async def _dead_man_loop(router: Router, acct: Account) -> None:
         router.counters.dead_man_refreshes += 1
 
 
+async def _reconcile_session(router: Router, acct: Account, delay_s: float) -> None:
+    """Reconcile one stream session (after ``delay_s``: for streams without StreamConnected)."""
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)
+    state = router.states[acct.venue]
+    state.stream_up = True
+    await reconcile(router, acct)
+    state.reconciled.set()
+
+
 async def _stream_loop(router: Router, acct: Account) -> None:
     """Consume the user stream forever; reconcile on every (re)connection."""
     assert acct.stream is not None
     state = router.states[acct.venue]
     backoff = STREAM_BACKOFF_FIRST_S
     while True:
+        fallback = asyncio.get_running_loop().create_task(
+            _reconcile_session(router, acct, STREAM_CONNECT_GRACE_S)
+        )
         try:
             async for item in acct.stream.reports():
                 if isinstance(item, StreamConnected):
-                    state.stream_up = True
-                    await reconcile(router, acct)
-                    state.reconciled.set()
+                    fallback.cancel()
+                    await _reconcile_session(router, acct, 0.0)
                     backoff = STREAM_BACKOFF_FIRST_S
                 elif isinstance(item, FillReport):
                     router.apply_fill(acct, item, "stream")
@@ -148,6 +160,10 @@ async def _stream_loop(router: Router, acct: Account) -> None:
                     router.apply_report(acct, item, "stream")
         except (AdapterError, TimeoutError, OSError) as e:
             log.warning("%s user stream lost (%s)", acct.venue.label, type(e).__name__)
+        finally:
+            fallback.cancel()
+        if fallback.done() and not fallback.cancelled() and fallback.exception() is not None:
+            log.warning("%s reconciliation failed: %s", acct.venue.label, fallback.exception())
         state.stream_up = False
         await asyncio.sleep(backoff * (0.5 + random.random() / 2))
         backoff = min(STREAM_BACKOFF_MAX_S, backoff * 2)

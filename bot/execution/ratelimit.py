@@ -1,7 +1,7 @@
 """Per-venue rate limits: token buckets for the documented windows, corrected by the venue.
 
 Each venue has a few buckets (``VENUE_LIMITS``: request weight per IP, order counts, per-UID
-request rates), named like the ``RateUsage.bucket`` values the adapters parse from replies, so
+request rates), named like the ``RateLimitUsage.window`` values the adapters parse from replies, so
 ``observe`` can set a bucket to what the venue says is left (its count wins over ours: other
 processes on the same key or IP spend it too). A bucket refills continuously at
 ``capacity / window_s`` (a token bucket approximating the venue's fixed or rolling window).
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from bot.adapters.trading import RateUsage
+from bot.adapters.trading import RateLimitUsage
 from bot.core.dtypes import VenueId
 
 _NS = 1_000_000_000
@@ -70,43 +70,52 @@ def _all(cost: float) -> tuple[tuple[Op, float], ...]:
 
 _ORDERS = ((Op.NEW, 1.0), (Op.AMEND, 1.0))
 _TRADE = ((Op.NEW, 1.0), (Op.AMEND, 1.0), (Op.CANCEL, 1.0), (Op.CANCEL_ALL, 1.0))
+_BINANCE_WEIGHT = (
+    (Op.NEW, 1.0), (Op.CANCEL, 1.0), (Op.AMEND, 1.0), (Op.CANCEL_ALL, 1.0), (Op.QUERY, 1.0),
+    (Op.DEAD_MAN, 10.0),
+)  # fmt: skip
 
 VENUE_LIMITS: dict[VenueId, tuple[BucketSpec, ...]] = {
     # Binance USD-M: REQUEST_WEIGHT 2400/min per IP, ORDERS 300/10 s and 1200/min per account
-    # (exchangeInfo rateLimits; the usage headers correct both). countdownCancelAll weighs 10.
+    # (exchangeInfo rateLimits; X-MBX-USED-WEIGHT-1M / X-MBX-ORDER-COUNT-10S/1M correct them).
+    # countdownCancelAll weighs 10.
     VenueId.BINANCE_USDM: (
-        BucketSpec("weight:60s", 2400, 60, (*_all(1.0)[:5], (Op.DEAD_MAN, 10.0))),
-        BucketSpec("orders:10s", 300, 10, _ORDERS),
-        BucketSpec("orders:60s", 1200, 60, _ORDERS),
+        BucketSpec("weight-1m", 2400, 60, _BINANCE_WEIGHT),
+        BucketSpec("orders-10s", 300, 10, _ORDERS),
+        BucketSpec("orders-1m", 1200, 60, _ORDERS),
     ),
-    # Bybit v5: 600 requests / 5 s per IP; order create/amend/cancel 10/s per UID (linear).
+    # Bybit v5: 600 requests / 5 s per IP; create/amend/cancel 10/s per UID and endpoint
+    # (X-Bapi-Limit / -Limit-Status: "endpoint").
     VenueId.BYBIT: (
-        BucketSpec("ip:5s", 600, 5, _all(1.0)),
-        BucketSpec("requests:1s", 10, 1, _TRADE),
+        BucketSpec("ip-5s", 600, 5, _all(1.0)),
+        BucketSpec("endpoint", 10, 1, _TRADE),
     ),
     # OKX v5: place/amend 60 per 2 s per instrument (one bucket per account here: the tighter
-    # reading); cancel-all-after 1/s.
+    # reading); cancel-all-after 1/s. No usage headers.
     VenueId.OKX: (
-        BucketSpec("orders:2s", 60, 2, _TRADE),
-        BucketSpec("dead-man:1s", 1, 1, ((Op.DEAD_MAN, 1.0),)),
+        BucketSpec("orders-2s", 60, 2, _TRADE),
+        BucketSpec("dead-man-1s", 1, 1, ((Op.DEAD_MAN, 1.0),)),
     ),
-    # Bitget v2: place-order 10/s per UID; 6000 requests/min per IP.
+    # Bitget v2: place-order 10/s per UID; 6000 requests/min per IP. No usage headers.
     VenueId.BITGET: (
-        BucketSpec("requests:60s", 6000, 60, _all(1.0)),
-        BucketSpec("requests:1s", 10, 1, _TRADE),
+        BucketSpec("requests-1m", 6000, 60, _all(1.0)),
+        BucketSpec("orders-1s", 10, 1, _TRADE),
     ),
-    # BingX swap: private 10 req/s per UID; cancelAllAfter 2/s.
+    # BingX swap: private 10 req/s per UID (X-RateLimit-Requests-Remain: "requests");
+    # cancelAllAfter 2/s.
     VenueId.BINGX: (
-        BucketSpec("requests:1s", 10, 1, _TRADE),
-        BucketSpec("dead-man:1s", 2, 1, ((Op.DEAD_MAN, 1.0),)),
+        BucketSpec("requests", 10, 1, _TRADE),
+        BucketSpec("dead-man-1s", 2, 1, ((Op.DEAD_MAN, 1.0),)),
     ),
-    # BitMEX: 120 req/min authenticated, and 10/s on order routes.
+    # BitMEX: 120 req/min authenticated (x-ratelimit-*), and 10/s on order routes
+    # (x-ratelimit-remaining-1s).
     VenueId.BITMEX: (
-        BucketSpec("requests:60s", 120, 60, _all(1.0)),
-        BucketSpec("requests:1s", 10, 1, _TRADE),
+        BucketSpec("requests-1m", 120, 60, _all(1.0)),
+        BucketSpec("orders-1s", 10, 1, _TRADE),
     ),
-    VenueId.SIM: (BucketSpec("requests:1s", 1000, 1, _all(1.0)),),
+    VenueId.SIM: (BucketSpec("requests", 1000, 1, _all(1.0)),),
 }
+"""Documented limits (PROTOCOLS.md); bucket names are the adapters' ``RateLimitUsage.window``."""
 
 
 class _Bucket:
@@ -223,19 +232,25 @@ class VenueLimiter:
             b.last_ns = now
         return block
 
-    def observe(self, usages: Sequence[RateUsage]) -> None:
-        """Correct buckets from the venue's own counts (``UsageHook``)."""
+    def observe(self, usages: Sequence[RateLimitUsage]) -> None:
+        """Correct buckets from the venue's own counts (the adapters' ``UsageHook``)."""
         now = self._clock_ns()
         for u in usages:
-            b = self._by_name.get(u.bucket)
+            b = self._by_name.get(u.window)
             if b is None:
                 continue
             if u.limit is not None and u.limit > 0 and u.limit != b.capacity:
                 window_ns = b.capacity / b.rate_per_ns
                 b.capacity = float(u.limit)
                 b.rate_per_ns = b.capacity / window_ns
+            if u.remaining is not None:
+                left = float(u.remaining)
+            elif u.used is not None:
+                left = b.capacity - u.used
+            else:
+                continue
             b.refill(now)
-            b.tokens = max(-b.capacity, b.capacity - u.used)
+            b.tokens = max(-b.capacity, min(b.capacity, left))
             b.last_ns = now
 
     def tokens(self, name: str) -> float:

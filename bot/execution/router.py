@@ -69,8 +69,6 @@ SETTLE_FIRST_S = 0.2
 SETTLE_MAX_S = 5.0
 NOT_FOUND_LIMIT = 3
 """Consecutive 'unknown order' answers before an unknown order is taken as never placed."""
-NOT_FOUND_MIN_S = 6.0
-"""... and not before this long after it was sent (past every venue's receive window)."""
 SEEN_TRADES_CAP = 100_000
 SNAPSHOT_TRADES = 2000
 """Most recent trade ids kept in each snapshot (dedup of fills replayed after a restart)."""
@@ -477,7 +475,7 @@ class Router:
                     continue
                 not_found += 1
                 age_s = (self._mono() - order.ts_sent_ns) * 1e-9
-                if not_found >= NOT_FOUND_LIMIT and age_s >= NOT_FOUND_MIN_S:
+                if not_found >= NOT_FOUND_LIMIT and age_s >= acct.settings.not_found_after_s:
                     self._not_found(order)
         finally:
             order.settling = False

@@ -51,14 +51,11 @@ class SimOrderEntry:
 
     capabilities = SIM_CAPABILITIES
 
-    def __init__(self, exchange: SimExchange) -> None:
+    def __init__(self, exchange: SimExchange, on_usage: UsageHook | None = None) -> None:
         self.ex = exchange
         self.venue: VenueId = exchange.venue_id
-        self._usage_hook: UsageHook | None = None
-
-    def set_usage_hook(self, hook: UsageHook | None) -> None:
-        """Keep the hook; the sim reports no usage (it has no venue-side limits)."""
-        self._usage_hook = hook
+        self.on_usage = on_usage
+        """Kept for the contract's shape; the sim has no venue-side limits to report."""
 
     async def submit(self, req: OrderRequest, on_write: WriteHook | None = None) -> OrderReport:
         """Send a new order; return the venue's acknowledgement."""

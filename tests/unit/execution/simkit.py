@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +13,6 @@ from bot.adapters.sim import SimExchange, SimOrderEntry, SimUserStream
 from bot.core import risk
 from bot.core.dtypes import (
     EVENT_DTYPE,
-    FILL_DTYPE,
-    ORDER_UPDATE_DTYPE,
     EventFlag,
     EventKind,
     OrderAction,
@@ -121,6 +120,21 @@ class Rig:
         return int(passed["client_order_id"][0]) if passed.shape[0] else 0
 
 
+async def crash(rig: Rig, flush: bool = True) -> None:
+    """Stop a router as a killed process would: no cancels; the journal as far as flushed."""
+    router = rig.router
+    tasks = [*router._tasks, *router._bg]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if flush:
+        router.journal.close()
+    else:  # drop what was queued but not yet written (a power loss)
+        with router.journal._lock:
+            router.journal._queue.clear()
+        router.journal.close()
+
+
 def make_rig(
     journal_dir: Path, specs: Sequence[InstrumentSpec] = (SPEC,), *, stream: bool = True,
     ex: SimExchange | None = None, settings: AccountSettings | None = None,
@@ -142,16 +156,3 @@ def make_rig(
         [acct], specs, journal, state, on_order_update=rows.on_update, on_fill=rows.on_fill
     )
     return Rig(router, ex, rows, lim, state, counts, journal_dir)
-
-
-__all__ = [
-    "FILL_DTYPE",
-    "ORDER_UPDATE_DTYPE",
-    "SPEC",
-    "Rig",
-    "Rows",
-    "book",
-    "intent",
-    "make_rig",
-    "trade",
-]

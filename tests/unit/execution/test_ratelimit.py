@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.adapters.trading import RateUsage
+from bot.adapters.trading import RateLimitUsage
 from bot.core.dtypes import VenueId
 from bot.execution.ratelimit import BucketSpec, Op, VenueLimiter
 
@@ -20,7 +20,7 @@ class Clock:
 
 
 def limiter(clock: Clock, capacity: float = 5, window_s: float = 1) -> VenueLimiter:
-    spec = BucketSpec("orders:1s", capacity, window_s, ((Op.NEW, 1.0), (Op.CANCEL, 1.0)))
+    spec = BucketSpec("orders-1s", capacity, window_s, ((Op.NEW, 1.0), (Op.CANCEL, 1.0)))
     return VenueLimiter(VenueId.SIM, [spec], clock_ns=clock)
 
 
@@ -39,12 +39,17 @@ def test_bucket_refuses_past_capacity_and_refills_with_time() -> None:
 def test_venue_usage_header_corrects_our_count() -> None:
     clock = Clock()
     lim = limiter(clock, capacity=100)
-    lim.observe([RateUsage("orders:1s", used=98)])  # other processes spent most of it
+    lim.observe((RateLimitUsage("orders-1s", used=98),))  # others spent most of it
     assert lim.try_acquire(Op.NEW)
     assert lim.try_acquire(Op.NEW)
     assert not lim.try_acquire(Op.NEW)
-    lim.observe([RateUsage("orders:1s", used=0, limit=200)])
-    assert lim.tokens("orders:1s") == 200
+    lim.observe((RateLimitUsage("orders-1s", used=0, limit=200),))
+    assert lim.tokens("orders-1s") == 200
+    lim.observe((RateLimitUsage("orders-1s", remaining=1),))  # Bybit/BitMEX say what is left
+    assert lim.try_acquire(Op.NEW)
+    assert not lim.try_acquire(Op.NEW)
+    lim.observe((RateLimitUsage("weight-1m", used=5),))  # a window this venue has not: ignored
+    assert lim.tokens("orders-1s") < 1
 
 
 def test_after_429_only_cancels_go_out_until_retry_after() -> None:
@@ -69,7 +74,7 @@ def test_429_without_retry_after_backs_off_exponentially() -> None:
 
 async def test_cancel_waits_for_a_token_while_blocked_and_is_counted() -> None:
     lim = VenueLimiter(
-        VenueId.SIM, [BucketSpec("orders:1s", 20, 1, ((Op.CANCEL, 1.0), (Op.QUERY, 1.0)))]
+        VenueId.SIM, [BucketSpec("orders-1s", 20, 1, ((Op.CANCEL, 1.0), (Op.QUERY, 1.0)))]
     )
     for _ in range(20):
         assert lim.try_acquire(Op.CANCEL)
