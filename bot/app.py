@@ -35,7 +35,6 @@ from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.ingest.supervisor import FeedSupervisor, FrameTap
 from bot.ingest.venues import build_feed, venue
-from bot.lease import LeaseKeeper
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
 from bot.runtime.clock import Clock, MarketClock, WallClock
@@ -142,6 +141,10 @@ class App:
         if cfg.mode == "live":
             for section in cfg.venues:
                 load_credentials(section)  # refuse to start without them (and scrub them)
+            raise StartupError(
+                "mode live: this build has no venue order entry wired in yet (the order router "
+                "is not part of it); run mode paper to trade the live market on simulated fills"
+            )
         specs = sim_specs(cfg) if cfg.mode == "sim" else await venue_specs(cfg)
         traded = list(range(len(specs)))
         check = getattr(self.module, "check_instruments", None)
@@ -351,6 +354,8 @@ class App:
         """With ``lease.enabled``: no order before the Lease is held; losing it cancels all."""
         if not self.cfg.lease.enabled:
             return
+        from bot.lease import LeaseKeeper  # the kubernetes client: imported only when used
+
         core.quoting = False
 
         def lost(reason: str) -> None:

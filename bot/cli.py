@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backtest",
     "sweep",
     "config",
+    "sign",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 
