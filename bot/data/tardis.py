@@ -1,8 +1,8 @@
 """tardis.dev downloadable CSV: ``incremental_book_L2`` and ``trades`` to event rows.
 
-Follows ``/work/shared/data-formats/README.md`` §1: timestamps are µs (both columns), rows are in
+Follows ``docs/input-data.md`` (tardis.dev CSV): timestamps are µs (both columns), rows are in
 arrival order (``local_timestamp`` non-decreasing, checked), ``amount`` is the new absolute size
-(0 deletes). Snapshot rule (§1.3): a snapshot row that follows a non-snapshot row, or whose
+(0 deletes). Snapshot rule: a snapshot row that follows a non-snapshot row, or whose
 ``timestamp`` differs from the previous snapshot row's, starts a new snapshot; the book is
 cleared (a ``BOOK_CLEAR`` row) before it. Rows of an instrument before its first snapshot are
 skipped and counted. State is kept per instrument (grouped files mix symbols). Snapshot rows with
