@@ -33,6 +33,8 @@ BACKOFF_START_S = 1.0
 """Block after a 429 that names no Retry-After; doubled on each repeat, up to ``BACKOFF_MAX_S``."""
 BACKOFF_MAX_S = 120.0
 BACKOFF_RESET_S = 300.0
+MAX_WAIT_STEP_S = 0.5
+"""``acquire`` re-checks at least this often while it waits."""
 """A venue quiet of 429s this long starts its back-off from ``BACKOFF_START_S`` again."""
 
 
@@ -212,7 +214,7 @@ class VenueLimiter:
             if not waited:
                 self.waits += 1
                 waited = True
-            await asyncio.sleep(delay / _NS)
+            await asyncio.sleep(min(delay / _NS, MAX_WAIT_STEP_S))  # re-check: blocks change
 
     def on_rate_limited(self, retry_after_s: float | None) -> float:
         """Block the venue after a 429/418; return the block in seconds."""
