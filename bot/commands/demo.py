@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         f"[bold]{len(events) / elapsed / 1e6:.1f} M events/s[/bold] "
         f"(book + signals + risk; first call incl. numba cache load {compile_s:.2f} s); "
         f"book levels {int(book.state[0, ST_BID_LEVELS])}/{int(book.state[0, ST_ASK_LEVELS])}, "
-        f"dropped far levels {int(book.state[0, ST_DROPPED])}, crossed books {crossed}"
+        f"levels refused (overflow full) {int(book.state[0, ST_DROPPED])}, crossed books {crossed}"
     )
     return 0
 
