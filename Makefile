@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PIP_FLAGS := --quiet --disable-pip-version-check
-# bot/__init__.py keys the cache by a hash of the sources (see _key_numba_cache).
+# The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit bench lint clean
+.PHONY: demo test test-nojit bench lint docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+
+# Regenerate the reference pages (CLI, configuration, metrics) from the code, then build the site.
+docs: $(STAMP_DEV)
+	$(BIN)/python -m bot.reference docs/reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

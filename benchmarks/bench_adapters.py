@@ -17,7 +17,6 @@ import time
 import zlib
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import orjson
 
@@ -28,13 +27,13 @@ from bot.adapters.bitmex import BitmexFeed
 from bot.adapters.okx import OkxFeed
 from bot.core.book import new_books
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 REPEATS = 15
 
 
 def _lines(venue: str, name: str) -> list[str]:
-    return [x for x in (FIXTURES / venue / name).read_text().splitlines() if x.strip()]
+    return [x for x in fixture_file(venue, name).read_text().splitlines() if x.strip()]
 
 
 def _stats(samples_ns: list[int]) -> tuple[float, float]:
@@ -177,7 +176,7 @@ def _bitmex() -> dict:
 
 def _bingx() -> dict:
     spec = InstrumentSpec(venue="bingx", symbol="ETH-USDT", tick_size="0.01", lot_size="0.01")
-    raw = json.dumps(json.loads((FIXTURES / "bingx" / "ws_PartialBook_push.json").read_text()))
+    raw = json.dumps(json.loads(fixture_file("bingx", "ws_PartialBook_push.json").read_text()))
     frames = [gzip.compress(raw.encode())] * 50
 
     def make():

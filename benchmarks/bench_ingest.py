@@ -415,6 +415,5 @@ def run() -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".venv" / "numba-cache"))
     for row in run():
         sys.stdout.write(json.dumps(row) + "\n")

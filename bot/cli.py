@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from bot import __version__
+from bot import __version__, numba_cache
 
 COMMAND_MODULES: tuple[str, ...] = (
     "demo",
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code."""
+    numba_cache.configure()  # before a command imports a cached kernel
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

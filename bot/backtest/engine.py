@@ -13,6 +13,7 @@ time; the venue side reads the same array through its own cursor at exchange tim
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import sys
 import time
@@ -83,7 +84,12 @@ def as_event_array(events: np.ndarray) -> np.ndarray:
 
 _PAGE = mmap.PAGESIZE
 _MADV_DONTNEED = 4
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """Return the C library (for ``madvise``) on Linux, loaded on first use, not at import."""
+    return ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def release_pages(events: np.ndarray, upto: int) -> None:
@@ -93,13 +99,16 @@ def release_pages(events: np.ndarray, upto: int) -> None:
     ``np.memmap`` arrays only (and a no-op elsewhere); it keeps peak RSS flat however long the
     file is (the kernel would otherwise count every page read so far).
     """
-    if _LIBC is None or not isinstance(events, np.memmap) or upto <= 0:
+    if not isinstance(events, np.memmap) or upto <= 0:
+        return
+    libc = _libc()
+    if libc is None:
         return
     start = events.ctypes.data
     first = -(-start // _PAGE) * _PAGE
     end = (start + upto * events.itemsize) // _PAGE * _PAGE
     if end > first:
-        _LIBC.madvise(ctypes.c_void_p(first), ctypes.c_size_t(end - first), _MADV_DONTNEED)
+        libc.madvise(ctypes.c_void_p(first), ctypes.c_size_t(end - first), _MADV_DONTNEED)
 
 
 def n_inst_of(bt: Backtest) -> int:

@@ -15,6 +15,7 @@ from bot.core.dtypes import EventKind
 from tests.support import bitmex as bm
 from tests.support.asyncutil import eventually
 from tests.support.ingest import fast_options, supervised
+from tests.support.shared import fixture_file
 from tests.support.venue_server import LoopbackVenue, close, hold, send
 from tests.support.wsbook import (
     Fault,
@@ -48,7 +49,7 @@ def script_for(frames, faults) -> list:
 
 async def test_subscribes_pings_and_rebuilds_the_expected_book() -> None:
     frames = bm.book_frames()
-    quotes = (bm.FIXTURES / "ws_quote_XBTUSD.ndjson").read_text().splitlines()
+    quotes = fixture_file("bitmex", "ws_quote_XBTUSD.ndjson").read_text().splitlines()
     async with LoopbackVenue(bm.PROTOCOL, [script_for(frames, []) + [send(q) for q in quotes]]
                              ) as server:  # fmt: skip
         feed, state = make(server, keepalive=PING)

@@ -16,6 +16,7 @@ from bot.ingest.capture import ReplayStats, read_capture, read_header, replay_ca
 from bot.ingest.venues import build_feed
 from tests.support import binance as bn
 from tests.support.asyncutil import eventually
+from tests.support.shared import fixture_file
 from tests.support.venue_server import LoopbackVenue, RestRoute, hold, send
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def exchange_info() -> bytes:
     """The docs exchangeInfo example, re-pointed at the captured symbol's grid."""
-    info = json.loads((bn.FIXTURES / "docs_exchangeInfo_response.json").read_text())
+    info = json.loads(fixture_file("binance_usdm", "docs_exchangeInfo_response.json").read_text())
     symbol = info["symbols"][0]
     symbol["symbol"] = "AKROUSDT"
     symbol["filters"][0]["tickSize"] = "0.00001"

@@ -23,22 +23,22 @@ from bot.ingest.capture import ReplayStats, read_capture, read_header, replay_ca
 from bot.ingest.venues import build_feed, venue
 from tests.support import bingx, bitget, bitmex, okx
 from tests.support.asyncutil import eventually
+from tests.support.shared import fixture_file
 from tests.support.venue_server import Action, LoopbackVenue, RestRoute, VenueProtocol, hold
 from tests.support.wsbook import Plugin, faulted_script, ticks
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 N = 40
 
 
 def _okx_specs() -> bytes:
     """OKX's instruments response, re-pointed at the captured instrument's grid."""
-    body = json.loads((FIXTURES / "okx" / "rest_instruments_swap.json").read_text())
+    body = json.loads(fixture_file("okx", "rest_instruments_swap.json").read_text())
     body["data"][0].update(instId="BTC-USDT", tickSz="0.1", lotSz="0.00000001", ctVal="1")
     return json.dumps(body).encode()
 
 
 def _bitget_specs() -> bytes:
-    body = json.loads((FIXTURES / "bitget" / "rest_contracts.json").read_text())
+    body = json.loads(fixture_file("bitget", "rest_contracts.json").read_text())
     body["data"][0].update(
         symbol="UNIUSDT", pricePlace="3", priceEndStep="1", sizeMultiplier="1", minTradeNum="1"
     )
@@ -46,7 +46,7 @@ def _bitget_specs() -> bytes:
 
 
 def _bitmex_specs() -> bytes:
-    body = json.loads((FIXTURES / "bitmex" / "rest_instrument_xbtusd.json").read_text())
+    body = json.loads(fixture_file("bitmex", "rest_instrument_xbtusd.json").read_text())
     body["tickSize"] = 0.5  # the 2021 contract the capture is from
     return json.dumps([body]).encode()
 
@@ -75,7 +75,7 @@ def _case(name: str) -> Case:
     if name == "bingx":
         frames = bingx.incr_frames(N - 2)
         return Case("BTC-USDT", bingx.PROTOCOL, bingx.WS_PATH, frames, bingx.plugin(frames),
-                    lambda: (FIXTURES / "bingx" / "rest_contracts.json").read_bytes(), "0.1",
+                    lambda: fixture_file("bingx", "rest_contracts.json").read_bytes(), "0.1",
                     [bingx.server_ping()])  # fmt: skip
     frames = bitmex.book_frames()[:N]
     return Case("XBTUSD", bitmex.PROTOCOL, bitmex.WS_PATH, frames, bitmex.plugin(frames),

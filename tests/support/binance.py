@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 from tests.support.venue_server import VenueProtocol
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "binance_usdm"
 SYMBOLS = ("AKROUSDT", "CTKUSDT")
 DEPTH_PATH = "/fapi/v1/depth?symbol={symbol}&limit=1000"
 PROTOCOL = VenueProtocol(ws_paths=("/public/stream", "/market/stream"))
@@ -30,15 +29,15 @@ def refs() -> list[InstrumentRef]:
 
 def lines(kind: str, symbol: str) -> list[str]:
     """Raw frames of ``ws_<kind>_<symbol>.ndjson`` (combined-stream envelopes)."""
-    return (FIXTURES / f"ws_{kind}_{symbol}.ndjson").read_text().splitlines()
+    return fixture_file("binance_usdm", f"ws_{kind}_{symbol}.ndjson").read_text().splitlines()
 
 
 def snapshot(symbol: str) -> bytes:
-    return (FIXTURES / f"rest_depth_snapshot_{symbol}.json").read_bytes()
+    return fixture_file("binance_usdm", f"rest_depth_snapshot_{symbol}.json").read_bytes()
 
 
 def expected() -> dict:
-    return json.loads((FIXTURES / "book_sequences_expected.json").read_text())
+    return json.loads(fixture_file("binance_usdm", "book_sequences_expected.json").read_text())
 
 
 class NaiveSync:

@@ -9,14 +9,13 @@ import gzip
 import json
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 from tests.support.venue_server import Action, ConnectionLog, VenueProtocol, send_gzip
 from tests.support.wsbook import LevelBook, Plugin
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bingx"
 WS_PATH = "/swap-market"
 ETH = InstrumentSpec(venue="bingx", symbol="ETH-USDT", tick_size="0.01", lot_size="0.01")
 BTC = InstrumentSpec(venue="bingx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.0001")
@@ -29,7 +28,7 @@ def refs(spec: InstrumentSpec) -> list[InstrumentRef]:
 
 def fixture(name: str) -> str:
     """A fixture frame as compact JSON text (what BingX gzips)."""
-    return json.dumps(json.loads((FIXTURES / name).read_text()), separators=(",", ":"))
+    return json.dumps(json.loads(fixture_file("bingx", name).read_text()), separators=(",", ":"))
 
 
 def _push(action: str, update_id: int, bids: list[list[str]], asks: list[list[str]]) -> str:
@@ -40,7 +39,9 @@ def _push(action: str, update_id: int, bids: list[list[str]], asks: list[list[st
 
 def incr_frames(updates: int = 40) -> list[str]:
     """``all`` + the documented update + ``updates`` numbered updates (ids +1 each)."""
-    doc = json.loads((FIXTURES / "docs_current_ws_incrDepth_update_example.json").read_text())
+    doc = json.loads(
+        fixture_file("bingx", "docs_current_ws_incrDepth_update_example.json").read_text()
+    )
     upd = doc["data"]
     first = upd["lastUpdateId"] - 1
     bids = [[p, "1.0000"] for p, _ in upd["bids"]] + [["121600.0", "2.0000"]]

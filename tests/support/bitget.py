@@ -5,14 +5,13 @@ which is OKX's envelope (see ``tests.support.okx``)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
 from tests.support import okx
+from tests.support.shared import fixture_file
 from tests.support.venue_server import VenueProtocol
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bitget"
 SYMBOL = "UNIUSDT"
 WS_PATH = "/v2/ws/public"
 CAPTURE = "legacy_v1mix_ws_books_UNIUSDT.ndjson"
@@ -31,7 +30,7 @@ def refs() -> list[InstrumentRef]:
 def book_frames(seq: bool = False) -> list[str]:
     """The real capture as v2 frames; with ``seq``, numbered ``seq``/``pseq`` (steps of 3)."""
     out = []
-    for k, line in enumerate((FIXTURES / CAPTURE).read_text().splitlines()):
+    for k, line in enumerate(fixture_file("bitget", CAPTURE).read_text().splitlines()):
         msg = json.loads(line)
         msg["arg"]["instType"] = "USDT-FUTURES"
         if seq:
@@ -43,7 +42,9 @@ def book_frames(seq: bool = False) -> list[str]:
 
 
 def expected() -> dict:
-    return json.loads((FIXTURES / "book_sequences_expected.json").read_text())["results"][CAPTURE]
+    return json.loads(fixture_file("bitget", "book_sequences_expected.json").read_text())[
+        "results"
+    ][CAPTURE]
 
 
 PROTOCOL = VenueProtocol(ws_paths=(WS_PATH,), reply=okx.reply)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 from tests.support.venue_server import ConnectionLog, VenueProtocol, send
 from tests.support.wsbook import Plugin
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bitmex"
 SYMBOL = "XBTUSD"
 WS_PATH = "/realtime"
 CAPTURE = "ws_orderBookL2_XBTUSD.ndjson"
@@ -35,15 +34,19 @@ def refs() -> list[InstrumentRef]:
 
 
 def book_frames() -> list[str]:
-    return (FIXTURES / CAPTURE).read_text().splitlines()
+    return fixture_file("bitmex", CAPTURE).read_text().splitlines()
 
 
 def welcome() -> str:
-    return (FIXTURES / "ws_welcome_and_subscribe_acks.ndjson").read_text().splitlines()[0]
+    return (
+        fixture_file("bitmex", "ws_welcome_and_subscribe_acks.ndjson").read_text().splitlines()[0]
+    )
 
 
 def expected() -> dict:
-    return json.loads((FIXTURES / "book_sequences_expected.json").read_text())["per_symbol"][SYMBOL]
+    return json.loads(fixture_file("bitmex", "book_sequences_expected.json").read_text())[
+        "per_symbol"
+    ][SYMBOL]
 
 
 def snapshot_after(frames: Sequence[str], n: int) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 from tests.support.venue_server import VenueProtocol
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bybit"
 SYMBOL = "XRPUSDT"
 WS_PATH = "/v5/public/linear"
 
@@ -26,11 +25,13 @@ def refs() -> list[InstrumentRef]:
 
 def book_frames() -> list[str]:
     """The real ob500 sequence: one snapshot then 49 deltas."""
-    return (FIXTURES / "ws_orderbook500_XRPUSDT_2024-12-01.ndjson").read_text().splitlines()
+    return (
+        fixture_file("bybit", "ws_orderbook500_XRPUSDT_2024-12-01.ndjson").read_text().splitlines()
+    )
 
 
 def expected() -> dict:
-    return json.loads((FIXTURES / "book_sequence_expected.json").read_text())
+    return json.loads(fixture_file("bybit", "book_sequence_expected.json").read_text())
 
 
 def naive_book(frames: Sequence[str]) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal], int]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from bot.adapters.base import InstrumentRef
 from bot.core.instruments import InstrumentSpec
+from tests.support.shared import fixture_file
 from tests.support.venue_server import ConnectionLog, VenueProtocol, send
 from tests.support.wsbook import LevelBook, Plugin
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "okx"
 SYMBOL = "BTC-USDT"
 WS_PATH = "/ws/v5/public"
 CAPTURE = "ws_books_BTC-USDT.ndjson"
@@ -28,7 +27,7 @@ def refs() -> list[InstrumentRef]:
 
 
 def lines(name: str) -> list[str]:
-    return [ln for ln in (FIXTURES / name).read_text().splitlines() if ln.strip()]
+    return [ln for ln in fixture_file("okx", name).read_text().splitlines() if ln.strip()]
 
 
 def book_frames(seq: bool = False) -> list[str]:
@@ -51,7 +50,9 @@ def book_frames(seq: bool = False) -> list[str]:
 
 
 def expected() -> dict:
-    return json.loads((FIXTURES / "book_sequences_expected.json").read_text())["results"][CAPTURE]
+    return json.loads(fixture_file("okx", "book_sequences_expected.json").read_text())["results"][
+        CAPTURE
+    ]
 
 
 def snapshot_after(frames: Sequence[str], n: int) -> str:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_BID_LEVELS, ST_VALID
+from bot.core.book import ST_ASK_LEVELS, ST_BEST_ASK, ST_BEST_BID, ST_BID_LEVELS, ST_VALID, depth
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
 from bot.metrics import registry
@@ -150,6 +150,23 @@ def book_matches(
         and state[0, ST_BEST_ASK] == ticks(spec, best_ask)
         and state[0, ST_BID_LEVELS] == bid_levels
     )
+
+
+def book_equals(qty, state, spec: InstrumentSpec, book: LevelBook, inst: int = 0) -> bool:
+    """Return whether ``inst``'s book is valid and holds exactly ``book``'s levels and sizes."""
+    if state[inst, ST_VALID] != 1:
+        return False
+    for side, levels in enumerate(book.levels()):
+        n = int(state[inst, (ST_BID_LEVELS, ST_ASK_LEVELS)[side]])
+        if n != len(levels):
+            return False
+        px = np.zeros(n, dtype=np.int64)
+        sz = np.zeros(n, dtype=np.int64)
+        depth(qty, state, inst, side, n, px, sz)
+        want = [(ticks(spec, lv[0]), spec.lot.to_units(lv[1])) for lv in levels]
+        if list(zip(px.tolist(), sz.tolist(), strict=True)) != want:
+            return False
+    return True
 
 
 def invalid_rows(rows: np.ndarray, instrument: int = 0) -> int:

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
 from bot.adapters.base import EventBuffer
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, ST_VALID, Book
 from bot.core.dtypes import EventKind
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from tests.support.shared import fixture_file
 
 
 def lines(venue: str, name: str) -> list[str]:
     """Return the non-empty lines of an ndjson fixture."""
-    text = (FIXTURES / venue / name).read_text(encoding="utf-8")
+    text = fixture_file(venue, name).read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip()]
 
 
 def load_json(venue: str, name: str):
     """Return a decoded JSON fixture."""
-    return json.loads((FIXTURES / venue / name).read_text(encoding="utf-8"))
+    return json.loads(fixture_file(venue, name).read_text(encoding="utf-8"))
 
 
 def assert_valid_books_uncrossed(state: np.ndarray) -> None:

@@ -218,7 +218,7 @@ def test_convert_binance_zip_with_yaml_specs(tmp_path: Path, capsys):
     import shutil
     import zipfile
 
-    from tests.unit.data.conftest import FIXTURES
+    from tests.support.shared import data_sample
 
     specs = tmp_path / "instruments.yaml"
     specs.write_text(
@@ -226,7 +226,7 @@ def test_convert_binance_zip_with_yaml_specs(tmp_path: Path, capsys):
         "  - {venue: binance-usdm, symbol: BTCUSDT, tick_size: '0.1', lot_size: '0.001'}\n"
     )
     csv = tmp_path / "BTCUSDT-aggTrades-2023-05.csv"
-    shutil.copy(FIXTURES / "binance_um_aggTrades_BTCUSDT_2023-05_monthly_excerpt.csv", csv)
+    shutil.copy(data_sample("binance_um_aggTrades_BTCUSDT_2023-05_monthly_excerpt.csv"), csv)
     src = tmp_path / "BTCUSDT-aggTrades-2023-05.zip"
     with zipfile.ZipFile(src, "w") as archive:
         archive.write(csv, csv.name)

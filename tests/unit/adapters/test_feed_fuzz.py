@@ -21,11 +21,11 @@ from bot.core.book import new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
 from tests.integration.adapters.feed_replay import (
-    FIXTURES,
     assert_valid_books_uncrossed,
     inject,
     lines,
 )
+from tests.support.shared import fixture_file
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -68,7 +68,7 @@ def _bitmex():
 def _bingx():
     spec = InstrumentSpec(venue="bingx", symbol="ETH-USDT", tick_size="0.01", lot_size="0.01")
     names = ["ws_PartialBook_push.json", "ws_Trades_push.json", "ws_BookPrice_push.json"]
-    frames = [json.dumps(json.loads((FIXTURES / "bingx" / n).read_text())) for n in names]
+    frames = [json.dumps(json.loads(fixture_file("bingx", n).read_text())) for n in names]
     return BingxFeed, spec, frames
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.instruments import InstrumentSpec, parse_specs
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "data"
+from tests.support.shared import shared_path
 
 SPECS = [
     {"venue": "binance-usdm", "symbol": "BTCUSDT", "tick_size": "0.01", "lot_size": "0.001"},
@@ -21,8 +20,8 @@ SPECS = [
 
 @pytest.fixture
 def fixtures() -> Path:
-    """Return the folder of data fixtures (copies of real samples)."""
-    return FIXTURES
+    """Return the folder of real public data samples (skips when ``../shared`` is absent)."""
+    return shared_path("data-formats", "samples")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, ST_VALID, ne
 from bot.core.dtypes import EventFlag, EventKind
 from tests.support import binance as bn
 from tests.support.books import book_from_rows, valid_books_uncrossed
+from tests.support.shared import fixture_file
 
 TICK = Decimal("0.00001")
 
@@ -313,7 +314,9 @@ def test_mark_price_and_funding() -> None:
 
 def test_docs_example_unknown_symbol_is_ignored() -> None:
     feed, _qty, _state, out = make_feed()
-    feed.on_message((bn.FIXTURES / "ws_depthUpdate_docs_example.json").read_text(), 1, out)
+    feed.on_message(
+        fixture_file("binance_usdm", "docs/ws_depthUpdate_docs_example.json").read_text(), 1, out
+    )
     assert feed.stats.by_reason.get("unknown_symbol") == 1
     assert feed.stats.malformed == 0
 

@@ -6,9 +6,9 @@ import pytest
 
 from bot.adapters.binance_usdm import parse_exchange_info
 from bot.core.instruments import InstrumentError
-from tests.support.binance import FIXTURES
+from tests.support.shared import fixture_file
 
-BODY = (FIXTURES / "docs_exchangeInfo_response.json").read_bytes()
+BODY = fixture_file("binance_usdm", "docs_exchangeInfo_response.json").read_bytes()
 
 
 def test_docs_example() -> None:

@@ -14,7 +14,8 @@ from bot.adapters.bingx.parse import parse_bingx_contracts
 from bot.core.book import ST_VALID, new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
-from tests.integration.adapters.feed_replay import FIXTURES, book_of, invalid_rows, load_json, run
+from tests.integration.adapters.feed_replay import book_of, invalid_rows, load_json, run
+from tests.support.shared import fixture_file
 
 ETH = InstrumentSpec(venue="bingx", symbol="ETH-USDT", tick_size="0.01", lot_size="0.01")
 BTC = InstrumentSpec(venue="bingx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.0001")
@@ -27,7 +28,7 @@ def _quiet(caplog):
 
 def gz(name: str) -> bytes:
     """A fixture frame compressed as BingX sends it."""
-    return gzip.compress((FIXTURES / "bingx" / name).read_bytes())
+    return gzip.compress(fixture_file("bingx", name).read_bytes())
 
 
 def make_feed(spec: InstrumentSpec = ETH, **kwargs) -> BingxFeed:
@@ -164,7 +165,7 @@ def test_subscribe_frames():
 
 
 def test_contracts_docs_sample():
-    specs = parse_bingx_contracts((FIXTURES / "bingx" / "rest_contracts.json").read_bytes())
+    specs = parse_bingx_contracts(fixture_file("bingx", "rest_contracts.json").read_bytes())
     btc, eth = specs
     assert (btc.symbol, btc.tick_size, btc.lot_size, btc.min_qty) == (
         "BTC-USDT",

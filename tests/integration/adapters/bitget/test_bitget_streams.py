@@ -13,7 +13,8 @@ from bot.adapters.bitget.parse import parse_bitget_contracts
 from bot.core.book import new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
-from tests.integration.adapters.feed_replay import FIXTURES, lines, load_json, run
+from tests.integration.adapters.feed_replay import lines, load_json, run
+from tests.support.shared import fixture_file
 
 
 def feed_for(*specs: InstrumentSpec) -> BitgetFeed:
@@ -60,12 +61,12 @@ def test_tardis_v2_frames():
 
 
 def test_contracts_docs_sample():
-    (spec,) = parse_bitget_contracts((FIXTURES / "bitget" / "rest_contracts.json").read_bytes())
+    (spec,) = parse_bitget_contracts(fixture_file("bitget", "rest_contracts.json").read_bytes())
     assert (spec.symbol, spec.tick_size, spec.lot_size) == ("BTCUSDT", "0.1", "0.01")
     assert (spec.min_qty, spec.min_notional) == ("0.01", "5")
     assert (spec.maker_fee_rate, spec.taker_fee_rate) == ("0.0004", "0.0006")
     step5 = (
-        (FIXTURES / "bitget" / "rest_contracts.json")
+        fixture_file("bitget", "rest_contracts.json")
         .read_text()
         .replace('"priceEndStep":"1"', '"priceEndStep":"5"')
     )

@@ -13,7 +13,8 @@ from bot.adapters.fixed import iso_to_ns
 from bot.core.book import new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec
-from tests.integration.adapters.feed_replay import FIXTURES, lines, load_json, run
+from tests.integration.adapters.feed_replay import lines, load_json, run
+from tests.support.shared import fixture_file
 
 SPEC = InstrumentSpec(
     venue="bitmex", symbol="XBTUSD", tick_size="0.5", lot_size="100", inverse=True
@@ -87,13 +88,13 @@ def test_subscribe_frames_and_keepalive():
 
 def test_instrument_rest_sample():
     (spec,) = parse_bitmex_instruments(
-        (FIXTURES / "bitmex" / "rest_instrument_xbtusd.json").read_bytes()
+        fixture_file("bitmex", "rest_instrument_xbtusd.json").read_bytes()
     )
     assert (spec.symbol, spec.tick_size, spec.lot_size) == ("XBTUSD", "0.1", "100")
     assert spec.inverse
     assert spec.contract_multiplier == "1"  # one USD per contract
     assert (spec.maker_fee_rate, spec.taker_fee_rate) == ("0.0005", "0.0005")
-    linear = json.loads((FIXTURES / "bitmex" / "rest_instrument_xbtusd.json").read_text())
+    linear = json.loads(fixture_file("bitmex", "rest_instrument_xbtusd.json").read_text())
     linear.update(
         symbol="XBTUSDT", isInverse=False, multiplier=1, underlyingToPositionMultiplier=1000000
     )

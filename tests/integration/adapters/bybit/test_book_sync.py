@@ -14,6 +14,7 @@ from bot.core.book import ST_BEST_BID, ST_VALID, Book, new_books
 from bot.core.dtypes import EventFlag, EventKind
 from tests.support import bybit as by
 from tests.support.books import book_from_rows, valid_books_uncrossed
+from tests.support.shared import fixture_file
 
 TICK = Decimal("0.0001")
 
@@ -132,7 +133,9 @@ def test_crossed_book_resubscribes() -> None:
 
 def test_trades_tickers_and_control_frames() -> None:
     feed, _qty, _state, out = make_feed()
-    trade = json.loads((by.FIXTURES / "ws_publicTrade__Response_Example_1.json").read_text())
+    trade = json.loads(
+        fixture_file("bybit", "docs/ws_publicTrade__Response_Example_1.json").read_text()
+    )
     trade["topic"] = "publicTrade.XRPUSDT"
     trade["data"][0].update({"s": "XRPUSDT", "p": "1.9537", "v": "120"})
     ticker = {
@@ -161,10 +164,10 @@ def test_trades_tickers_and_control_frames() -> None:
     for frame in (json.dumps(trade), json.dumps(ticker), json.dumps(delta)):
         feed.on_message(frame, 5, out)
     for name in (
-        "ws_connect__How_to_Send_the_Heartbeat_Packet_future_4.json",
-        "ws_connect__Understanding_the_Subscription_Response_public_fut_11.json",
+        "docs/ws_connect__How_to_Send_the_Heartbeat_Packet_future_4.json",
+        "docs/ws_connect__Understanding_the_Subscription_Response_public_fut_11.json",
     ):
-        feed.on_message((by.FIXTURES / name).read_text(), 5, out)
+        feed.on_message(fixture_file("bybit", name).read_text(), 5, out)
     rows = out.view()[n:]
     kinds = [EventKind(k) for k in rows["kind"]]
     assert kinds == [
@@ -188,7 +191,9 @@ def test_trades_tickers_and_control_frames() -> None:
 def test_other_venues_frames_in_the_tardis_sample_are_not_malformed() -> None:
     feed, _qty, _state, out = make_feed()
     for line in (
-        (by.FIXTURES / "tardis_trimmed_v5_linear_ws_messages.ndjson").read_text().splitlines()
+        fixture_file("bybit", "tardis_trimmed_v5_linear_ws_messages.ndjson")
+        .read_text()
+        .splitlines()
     ):
         feed.on_message(line, 1, out)
     assert feed.stats.malformed == 0

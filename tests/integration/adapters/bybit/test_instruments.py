@@ -6,11 +6,13 @@ import pytest
 
 from bot.adapters.bybit import parse_instruments_info
 from bot.core.instruments import InstrumentError
-from tests.support.bybit import FIXTURES
+from tests.support.shared import fixture_file
 
 
 def test_docs_example() -> None:
-    (spec,) = parse_instruments_info((FIXTURES / "docs_instruments_info_linear.json").read_bytes())
+    (spec,) = parse_instruments_info(
+        fixture_file("bybit", "docs_instruments_info_linear.json").read_bytes()
+    )
     assert (spec.venue, spec.symbol) == ("bybit", "BTCUSDT")
     assert spec.tick_size == "0.10"
     assert spec.tick.to_units("65557.7") == 655577
@@ -20,7 +22,7 @@ def test_docs_example() -> None:
 
 
 def test_missing_symbol_and_errors() -> None:
-    body = (FIXTURES / "docs_instruments_info_linear.json").read_bytes()
+    body = fixture_file("bybit", "docs_instruments_info_linear.json").read_bytes()
     with pytest.raises(InstrumentError, match="ETHUSDT"):
         parse_instruments_info(body, ["ETHUSDT"])
     with pytest.raises(InstrumentError):

@@ -13,7 +13,8 @@ from bot.adapters.okx.parse import parse_okx_instruments
 from bot.core.book import new_books
 from bot.core.dtypes import EventFlag, EventKind
 from bot.core.instruments import InstrumentSpec
-from tests.integration.adapters.feed_replay import FIXTURES, lines, run
+from tests.integration.adapters.feed_replay import lines, run
+from tests.support.shared import fixture_file
 
 SPOT = InstrumentSpec(venue="okx", symbol="BTC-USDT", tick_size="0.1", lot_size="0.00000001")
 
@@ -78,7 +79,7 @@ def test_tardis_swap_frames():
 
 def test_funding_rate_frame():
     spec = InstrumentSpec(venue="okx", symbol="BTC-USDT-SWAP", tick_size="0.1", lot_size="0.01")
-    frame = (FIXTURES / "okx" / "ws_funding_rate.json").read_text()
+    frame = fixture_file("okx", "ws_funding_rate.json").read_text()
     out = run(feed_for(spec), [frame])
     row = out.view()[0]
     assert row["kind"] == EventKind.FUNDING_RATE
@@ -116,7 +117,7 @@ def test_instruments_docs_sample():
     specs = {
         s.symbol: s
         for s in parse_okx_instruments(
-            (FIXTURES / "okx" / "rest_instruments_swap.json").read_bytes()
+            fixture_file("okx", "rest_instruments_swap.json").read_bytes()
         )
     }
     btc = specs["BTC-USDT-SWAP"]
