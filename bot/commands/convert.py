@@ -11,8 +11,16 @@ from bot.core.instruments import InstrumentError, load_specs
 from bot.data import formats
 from bot.data.convert import FORMATS, convert
 from bot.data.csvscan import ConvertError
-from bot.data.order import DEFAULT_WINDOW_NS
 from bot.data.eventfile import EventFileError
+from bot.data.order import DEFAULT_WINDOW_NS
+
+
+def _format_name(value: str) -> str:
+    if value != "list" and value not in FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {value!r} (`tickbot convert --format` lists them)"
+        )
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="?",
         const="list",
         default="auto",
+        type=_format_name,
         metavar="NAME",
         help="input format (default auto); --format alone lists the formats",
     )
@@ -72,14 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "list":
         _print_formats()
         return 0
-    if args.format not in FORMATS:
-        raise UserError(f"unknown --format {args.format!r}; `tickbot convert --format` lists them")
     if not args.inputs or args.output is None:
         raise UserError("give INPUT files and --output FILE (tickbot convert --help)")
     if args.chunk_mb < 1 or args.feed_latency_us < 0 or args.reorder_window_ms < 0:
-        raise UserError(
-            "--chunk-mb must be >= 1, --feed-latency-us and --reorder-window-ms >= 0"
-        )
+        raise UserError("--chunk-mb must be >= 1, --feed-latency-us and --reorder-window-ms >= 0")
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
     try:
         specs = load_specs(args.instruments) if args.instruments is not None else []

@@ -218,18 +218,39 @@ def _set_level(
     old = qty[inst, side, idx]
     qty[inst, side, idx] = qty_lot
     price = state[inst, ST_BASE] + idx
-    if qty_lot > 0:
-        if old == 0:
-            state[inst, ST_BID_LEVELS + side] += 1
-        if side == BID:
+    if side == BID:
+        if qty_lot > 0:
+            if old == 0:
+                state[inst, ST_BID_LEVELS] += 1
             if price > state[inst, ST_BEST_BID]:
                 state[inst, ST_BEST_BID] = price
-        elif price < state[inst, ST_BEST_ASK]:
+        elif old != 0:
+            n = state[inst, ST_BID_LEVELS] - 1
+            state[inst, ST_BID_LEVELS] = n
+            if price == state[inst, ST_BEST_BID]:
+                if state[inst, ST_BID_ABOVE] == 0 and n > state[inst, ST_BID_BELOW]:
+                    i = idx - 1  # the next bid is in the window: scan to it, as before
+                    while qty[inst, BID, i] == 0:
+                        i -= 1
+                    state[inst, ST_BEST_BID] = price - idx + i
+                    return _OK
+                return _after_best_delete(qty, state, inst, BID, price)
+    elif qty_lot > 0:
+        if old == 0:
+            state[inst, ST_ASK_LEVELS] += 1
+        if price < state[inst, ST_BEST_ASK]:
             state[inst, ST_BEST_ASK] = price
     elif old != 0:
-        state[inst, ST_BID_LEVELS + side] -= 1
-        if price == state[inst, ST_BEST_BID + side]:
-            return _after_best_delete(qty, state, inst, side, price)
+        n = state[inst, ST_ASK_LEVELS] - 1
+        state[inst, ST_ASK_LEVELS] = n
+        if price == state[inst, ST_BEST_ASK]:
+            if state[inst, ST_ASK_BELOW] == 0 and n > state[inst, ST_ASK_ABOVE]:
+                i = idx + 1
+                while qty[inst, ASK, i] == 0:
+                    i += 1
+                state[inst, ST_BEST_ASK] = price - idx + i
+                return _OK
+            return _after_best_delete(qty, state, inst, ASK, price)
     return _OK
 
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,25 +30,52 @@ from bot.data.csvscan import ConvertError
 from bot.data.source import Counts, FirstLine, TableSource
 from bot.data.table import MISSING, OUT_FIRST, OUT_LINE, Col, ColKind, Grid
 
-KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time",
-                 "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore")  # fmt: skip
+KLINE_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
 BOOK_DEPTH_COLUMNS = ("timestamp", "percentage", "depth", "notional")
 FUNDING_COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
-TDEPTH_COLUMNS = ("symbol", "timestamp", "first_update_id", "last_update_id", "side",
-                  "update_type", "price", "qty", "pu")  # fmt: skip
+TDEPTH_COLUMNS = (
+    "symbol",
+    "timestamp",
+    "first_update_id",
+    "last_update_id",
+    "side",
+    "update_type",
+    "price",
+    "qty",
+    "pu",
+)
 BAND_EXPONENT = -6
 """bookDepth percentages and notionals in units of 1e-6."""
 FUNDING_EXPONENT = -9
 MS_MAX = 10**14
 """Values below are ms; from 1e14 µs; from 1e17 ns (``docs/data.md``)."""
 NS_MIN = 10**17
-_BARS = (int(EventKind.BAR_OPEN), int(EventKind.BAR_HIGH), int(EventKind.BAR_LOW),
-         int(EventKind.BAR_CLOSE))  # fmt: skip
+_BARS = (
+    int(EventKind.BAR_OPEN),
+    int(EventKind.BAR_HIGH),
+    int(EventKind.BAR_LOW),
+    int(EventKind.BAR_CLOSE),
+)
 
 
 def binance_ns(values: np.ndarray) -> np.ndarray:
     """Return Binance times (ms, µs or ns, told apart per value by magnitude) as ns."""
-    return np.where(values >= NS_MIN, values, np.where(values >= MS_MAX, values * 1000, values * 1_000_000))
+    return np.where(
+        values >= NS_MIN, values, np.where(values >= MS_MAX, values * 1000, values * 1_000_000)
+    )
 
 
 def is_klines(first: FirstLine) -> bool:
@@ -80,26 +108,41 @@ class BinanceTableReader:
 
     @classmethod
     def open(
-        cls, first: FirstLine, data_type: str, inst: int, feed_latency_ns: int, **source_args: object
+        cls,
+        first: FirstLine,
+        data_type: str,
+        inst: int,
+        feed_latency_ns: int,
+        **source_args: object,
     ) -> BinanceTableReader:
         """Place the columns of ``data_type`` (by name with a header, else by position)."""
         tick, lot = Grid.TICK, Grid.LOT
         if data_type == "klines":
-            cols = [Col("open_time", ColKind.INT), Col("open", ColKind.UNITS, tick),
-                    Col("high", ColKind.UNITS, tick), Col("low", ColKind.UNITS, tick),
-                    Col("close", ColKind.UNITS, tick), Col("volume", ColKind.UNITS, lot),
-                    Col("close_time", ColKind.INT), Col("count", ColKind.INT),
-                    Col("taker_buy_volume", ColKind.UNITS, lot)]  # fmt: skip
+            cols = [
+                Col("open_time", ColKind.INT),
+                Col("open", ColKind.UNITS, tick),
+                Col("high", ColKind.UNITS, tick),
+                Col("low", ColKind.UNITS, tick),
+                Col("close", ColKind.UNITS, tick),
+                Col("volume", ColKind.UNITS, lot),
+                Col("close_time", ColKind.INT),
+                Col("count", ColKind.INT),
+                Col("taker_buy_volume", ColKind.UNITS, lot),
+            ]
             names: tuple[str, ...] = KLINE_COLUMNS
         elif data_type == "bookDepth":
-            cols = [Col("timestamp", ColKind.DATETIME),
-                    Col("percentage", ColKind.NEAREST, Grid.FIXED, BAND_EXPONENT),
-                    Col("depth", ColKind.NEAREST, lot),
-                    Col("notional", ColKind.NEAREST, Grid.FIXED, BAND_EXPONENT)]  # fmt: skip
+            cols = [
+                Col("timestamp", ColKind.DATETIME),
+                Col("percentage", ColKind.NEAREST, Grid.FIXED, BAND_EXPONENT),
+                Col("depth", ColKind.NEAREST, lot),
+                Col("notional", ColKind.NEAREST, Grid.FIXED, BAND_EXPONENT),
+            ]
             names = BOOK_DEPTH_COLUMNS
         else:
-            cols = [Col("calc_time", ColKind.INT),
-                    Col("last_funding_rate", ColKind.NEAREST, Grid.FIXED, FUNDING_EXPONENT)]  # fmt: skip
+            cols = [
+                Col("calc_time", ColKind.INT),
+                Col("last_funding_rate", ColKind.NEAREST, Grid.FIXED, FUNDING_EXPONENT),
+            ]
             names = FUNDING_COLUMNS
         wanted = tuple(c.name for c in cols)
         if first.is_header:
@@ -110,9 +153,14 @@ class BinanceTableReader:
             ncols = len(names)
         counts = Counts()
         source = TableSource(
-            first=first, cols=cols, positions=positions, counts=counts, ncols=ncols,
-            fixed_inst=inst, **source_args,  # type: ignore[arg-type]
-        )  # fmt: skip
+            first=first,
+            cols=cols,
+            positions=positions,
+            counts=counts,
+            ncols=ncols,
+            fixed_inst=inst,
+            **source_args,  # type: ignore[arg-type]
+        )
         return cls(source, data_type, feed_latency_ns, counts)
 
     @property
@@ -172,11 +220,16 @@ class BinanceTableReader:
         return out
 
 
-_T_COLS = [Col("timestamp", ColKind.INT), Col("first_update_id", ColKind.INT),
-           Col("last_update_id", ColKind.INT), Col("side", ColKind.ENUM, enums=("b", "a")),
-           Col("update_type", ColKind.ENUM, enums=("snap", "set")),
-           Col("price", ColKind.UNITS, Grid.TICK), Col("qty", ColKind.UNITS, Grid.LOT),
-           Col("pu", ColKind.NEAREST, Grid.FIXED, 0)]  # -1 in snapshot files  # fmt: skip
+_T_COLS = [
+    Col("timestamp", ColKind.INT),
+    Col("first_update_id", ColKind.INT),
+    Col("last_update_id", ColKind.INT),
+    Col("side", ColKind.ENUM, enums=("b", "a")),
+    Col("update_type", ColKind.ENUM, enums=("snap", "set")),
+    Col("price", ColKind.UNITS, Grid.TICK),
+    Col("qty", ColKind.UNITS, Grid.LOT),
+    Col("pu", ColKind.NEAREST, Grid.FIXED, 0),
+]  # -1 in snapshot files
 # table columns of a T_DEPTH row
 _TS, _FIRST_ID, _LAST_ID, _SIDE, _TYPE, _PRICE, _QTY, _PU = range(OUT_FIRST, OUT_FIRST + 8)
 # T_DEPTH sync state
@@ -296,9 +349,14 @@ class TDepthReader:
         """Return a table source over one T_DEPTH file."""
         positions = _require(first, tuple(c.name for c in _T_COLS), "T_DEPTH")
         return TableSource(
-            first=first, cols=_T_COLS, positions=positions, counts=counts,
-            ncols=len(first.fields), fixed_inst=inst, **source_args,  # type: ignore[arg-type]
-        )  # fmt: skip
+            first=first,
+            cols=_T_COLS,
+            positions=positions,
+            counts=counts,
+            ncols=len(first.fields),
+            fixed_inst=inst,
+            **source_args,  # type: ignore[arg-type]
+        )
 
     def _snapshots(self) -> Iterator[tuple[np.ndarray, int, int]]:
         """Yield ``(table, start, stop)`` of each snapshot (rows of one ``last_update_id``)."""
@@ -310,7 +368,7 @@ class TDepthReader:
             ids = rows[:, _LAST_ID]
             cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
             bounds = [0, *cuts.tolist()]
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            for a, b in itertools.pairwise(bounds):
                 yield rows, a, b
             held = rows[bounds[-1] :]
         if held.shape[0]:
@@ -328,7 +386,9 @@ class TDepthReader:
             out = np.zeros(2 * tab.shape[0] + 1, dtype=EVENT_DTYPE)
             i, r = 0, 0
             while i < tab.shape[0]:
-                stop_id = int(pending[0][pending[1], _LAST_ID]) if pending else np.iinfo(np.int64).max
+                stop_id = (
+                    int(pending[0][pending[1], _LAST_ID]) if pending else np.iinfo(np.int64).max
+                )
                 i, r = _update_rows(tab, i, stop_id, self.inst, venue, ts_ns, state, out, r)
                 if i < tab.shape[0] and pending is not None:
                     yield out[:r]
@@ -344,7 +404,9 @@ class TDepthReader:
         self.counts.gaps += int(state[_GAPS])
         self.counts.skipped_before_snapshot += int(state[_BEFORE])
 
-    def _snapshot(self, snap: tuple[np.ndarray, int, int], venue: int, state: np.ndarray) -> np.ndarray:
+    def _snapshot(
+        self, snap: tuple[np.ndarray, int, int], venue: int, state: np.ndarray
+    ) -> np.ndarray:
         rows, a, b = snap
         ts_ns = binance_ns(rows[:, _TS])
         out = np.zeros(b - a + 1, dtype=EVENT_DTYPE)

@@ -28,7 +28,7 @@ from bot.data.formats import Options, Order, Reader
 from bot.data.merge import merge_streams, with_batch_ends
 from bot.data.order import DEFAULT_WINDOW_NS, clamp_arrival, drop_bad_trades, sort_window
 from bot.data.resolve import Resolver
-from bot.data.source import Counts, read_first
+from bot.data.source import READ_ERRORS, Counts, read_first
 from bot.ingest.capture import (
     FORMAT as CAPTURE_FORMAT,
 )
@@ -89,9 +89,13 @@ def _open_inputs(inputs: list[Path], fmt: str, opts: Options) -> list[tuple[Read
         snap = _partner(path, inputs)
         if isinstance(reader, TDepthReader) and snap is not None:
             reader.snap = TDepthReader.source(
-                firsts[snap], reader.inst, reader.counts, resolver=opts.resolver,
-                symbols=opts.symbols, chunk_bytes=opts.chunk_bytes,
-            )  # fmt: skip
+                firsts[snap],
+                reader.inst,
+                reader.counts,
+                resolver=opts.resolver,
+                symbols=opts.symbols,
+                chunk_bytes=opts.chunk_bytes,
+            )
         opened.append((reader, spec.order))
     return opened
 
@@ -145,7 +149,7 @@ def is_capture(path: Path) -> bool:
     """Return whether ``path`` is a tickbot capture (file or directory of rotated files)."""
     try:
         return read_header(path).get("format") == CAPTURE_FORMAT
-    except CaptureError:
+    except (CaptureError, *READ_ERRORS):  # a damaged file: read_first reports it
         return False
 
 
@@ -178,9 +182,7 @@ def convert(
     if fmt == formats.CAPTURE:
         specs = specs or capture_specs(inputs)
         readers: list[Any] = [CaptureReader(p, specs) for p in inputs]
-        streams: list[Iterable[np.ndarray]] = [
-            clamp_arrival(r.chunks(), r.counts) for r in readers
-        ]
+        streams: list[Iterable[np.ndarray]] = [clamp_arrival(r.chunks(), r.counts) for r in readers]
     else:
         if not specs:
             raise ConvertError(

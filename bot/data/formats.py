@@ -40,8 +40,12 @@ class Order(Enum):
 class Reader(Protocol):
     """One input as a stream of event chunks."""
 
-    path: Path
     counts: Counts
+
+    @property
+    def path(self) -> Path:
+        """Return the input path."""
+        ...
 
     @property
     def rows(self) -> int:
@@ -130,7 +134,9 @@ def _tardis(data_type: str) -> Format:
         "book_snapshot_N": "tardis.dev book_snapshot_5 / _25 (any N): a top-N book per row",
         "derivative_ticker": "tardis.dev derivative_ticker: mark, index, funding, open interest",
     }[data_type]
-    return Format(f"tardis-{data_type}", summary, matches, open_, Order.ARRIVAL if book else Order.TIME)
+    return Format(
+        f"tardis-{data_type}", summary, matches, open_, Order.ARRIVAL if book else Order.TIME
+    )
 
 
 def _binance(dataset: str, summary: str) -> Format:
@@ -143,16 +149,23 @@ def _binance(dataset: str, summary: str) -> Format:
     def open_(first: FirstLine, opts: Options) -> Reader:
         inst = binance_instrument(first, opts, dataset)
         reader = BinanceReader.open(
-            first.path, opts.resolver, dataset, opts.resolver.specs[inst].symbol,
-            opts.feed_latency_ns, opts.chunk_bytes, instrument=inst,
-        )  # fmt: skip
+            first.path,
+            opts.resolver,
+            dataset,
+            opts.resolver.specs[inst].symbol,
+            opts.feed_latency_ns,
+            opts.chunk_bytes,
+            instrument=inst,
+        )
         reader.tmp_dir = opts.tmp_dir
         return reader
 
     return Format(f"binance-{dataset.lower()}", summary, matches, open_, Order.SORTED)
 
 
-def _binance_table(name: str, data_type: str, matches: Callable[[FirstLine], bool], summary: str) -> Format:  # fmt: skip
+def _binance_table(
+    name: str, data_type: str, matches: Callable[[FirstLine], bool], summary: str
+) -> Format:
     def open_(first: FirstLine, opts: Options) -> Reader:
         inst = binance_instrument(first, opts, data_type)
         return bx.BinanceTableReader.open(
@@ -180,17 +193,32 @@ FORMATS: tuple[Format, ...] = (
     _binance("trades", "Binance public data trades (spot 7 columns, futures 6)"),
     _binance("aggTrades", "Binance public data aggTrades (spot 8 columns, futures 7)"),
     _binance("bookTicker", "Binance public data bookTicker: BBO rows, never book rows"),
-    _binance_table("binance-klines", "klines", bx.is_klines,
-                   "Binance public data klines, any interval: a candle as 4 rows"),
-    _binance_table("binance-bookdepth", "bookDepth",
-                   lambda f: f.names[:4] == list(bx.BOOK_DEPTH_COLUMNS),
-                   "Binance public data bookDepth: cumulative size per +-% band"),
-    _binance_table("binance-fundingrate", "fundingRate",
-                   lambda f: set(bx.FUNDING_COLUMNS) <= set(f.names),
-                   "Binance public data fundingRate"),
-    Format("binance-tdepth", "Binance historical order book T_DEPTH snapshot and update files",
-           bx.is_tdepth, _open_tdepth, Order.ARRIVAL),
-)  # fmt: skip
+    _binance_table(
+        "binance-klines",
+        "klines",
+        bx.is_klines,
+        "Binance public data klines, any interval: a candle as 4 rows",
+    ),
+    _binance_table(
+        "binance-bookdepth",
+        "bookDepth",
+        lambda f: f.names[:4] == list(bx.BOOK_DEPTH_COLUMNS),
+        "Binance public data bookDepth: cumulative size per +-% band",
+    ),
+    _binance_table(
+        "binance-fundingrate",
+        "fundingRate",
+        lambda f: set(bx.FUNDING_COLUMNS) <= set(f.names),
+        "Binance public data fundingRate",
+    ),
+    Format(
+        "binance-tdepth",
+        "Binance historical order book T_DEPTH snapshot and update files",
+        bx.is_tdepth,
+        _open_tdepth,
+        Order.ARRIVAL,
+    ),
+)
 """Every format, in the order ``auto`` tries them."""
 CAPTURE = "capture"
 """tickbot's own raw captures (not a CSV: detected from their header, see bot.ingest.capture)."""
@@ -227,16 +255,17 @@ def resolve_format(name: str, first: FirstLine) -> Format:
     if name == "auto":
         return detect(first)
     if name == "tardis":
-        fmt = detect(first)
-        if not fmt.name.startswith("tardis-"):
+        found = detect(first)
+        if not found.name.startswith("tardis-"):
             raise ConvertError(f"{first.path}:1: not a tardis CSV header ({first.text[:200]})")
-        return fmt
+        return found
     fmt = by_name(name)
     if fmt is None:
         raise ConvertError(f"unknown format {name!r} (choose from {', '.join(names())})")
     if not fmt.matches(first):
-        raise ConvertError(
-            f"{first.path}:1: does not look like {name} ({first.text[:200]}); "
-            "try --format auto"
-        )
+        try:
+            actual = f"looks like {detect(first).name}, not {name}"
+        except ConvertError:
+            actual = f"does not look like {name} ({first.text[:200]})"
+        raise ConvertError(f"{first.path}:1: {actual}; try --format auto")
     return fmt

@@ -135,7 +135,10 @@ class TableSource:
     counts: Counts
     ncols: int
     key: tuple[int, int] | None = None
-    """Positions of the (exchange, symbol) fields naming the instrument, or None."""
+    """First and last position of the fields naming the instrument (adjacent exchange,symbol,
+    or the symbol alone), or None for files of one instrument (``fixed_inst``)."""
+    exchange_pos: int = -1
+    """Position of the exchange field when it is not part of ``key``."""
     fixed_inst: int = 0
     symbols: frozenset[str] | None = None
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
@@ -166,11 +169,16 @@ class TableSource:
             names[p] = c.name
         return tuple(names)
 
-    def _learn(self, raw: bytes, where: str) -> None:
+    def _learn(self, fields: list[bytes], where: str) -> None:
+        assert self.key is not None
+        lo, hi = self.key
+        raw = b",".join(fields[lo : hi + 1])
         text = raw.decode("utf-8", "replace")
         exchange, _, symbol = text.partition(",")
-        if self.key is not None and self.key[0] == self.key[1]:
-            exchange, symbol = "", text
+        if lo == hi:
+            symbol = text
+            pos = self.exchange_pos
+            exchange = fields[pos].decode("utf-8", "replace") if 0 <= pos < len(fields) else ""
         if self.symbols is not None and symbol not in self.symbols:
             inst = -1
         else:
@@ -196,15 +204,35 @@ class TableSource:
                 pos, line, r = 0, first_line, 0
                 while True:
                     r, pos, line, status, fld = scan_table(
-                        buf, pos, line, self.ncols, key_lo, key_hi, self.fixed_inst,
-                        self._keys, self._key_len, self._n_keys, self._key_inst, meta,
-                        enum_text, enum_len, enum_col, enum_value, res.tick_mantissa,
-                        res.tick_exponent, res.lot_mantissa, res.lot_exponent, out, fs[: self.ncols],
-                        fe[: self.ncols], POW10,
-                    )  # fmt: skip
+                        buf,
+                        pos,
+                        line,
+                        r,
+                        self.ncols,
+                        key_lo,
+                        key_hi,
+                        self.fixed_inst,
+                        self._keys,
+                        self._key_len,
+                        self._n_keys,
+                        self._key_inst,
+                        meta,
+                        enum_text,
+                        enum_len,
+                        enum_col,
+                        enum_value,
+                        res.tick_mantissa,
+                        res.tick_exponent,
+                        res.lot_mantissa,
+                        res.lot_exponent,
+                        out,
+                        fs[: self.ncols],
+                        fe[: self.ncols],
+                        POW10,
+                    )
                     if status == ScanStatus.NEED_SYMBOL:
                         fields = line_text(buf, pos).encode().split(b",")
-                        self._learn(b",".join(fields[key_lo : key_hi + 1]), f"{self.path}:{line}")
+                        self._learn(fields, f"{self.path}:{line}")
                         continue
                     if status != ScanStatus.OK:
                         raise self._error(buf, pos, line, status, fld)

@@ -172,7 +172,9 @@ def _parse_decimal(buf: np.ndarray, start: int, end: int) -> tuple[int, int, boo
 
 
 @njit(cache=True, nogil=True)
-def _to_grid(mantissa: int, exponent: int, grid_m: int, grid_e: int, nearest: bool, pow10: np.ndarray) -> tuple[int, int]:  # fmt: skip
+def _to_grid(
+    mantissa: int, exponent: int, grid_m: int, grid_e: int, nearest: bool, pow10: np.ndarray
+) -> tuple[int, int]:
     """Return ``mantissa * 10**exponent / (grid_m * 10**grid_e)`` as units and a status."""
     if mantissa == 0:
         return 0, 0
@@ -184,7 +186,7 @@ def _to_grid(mantissa: int, exponent: int, grid_m: int, grid_e: int, nearest: bo
         den = grid_m
     else:
         if -shift > _DIGITS_INT64 - 1 or grid_m > 9223372036854775807 // pow10[-shift]:
-            return 0 if nearest else 0, 0 if nearest else 4  # finer than int64: rounds to 0
+            return 0, 0 if nearest else 4  # finer than int64 holds: 0 (nearest) or off grid
         num = mantissa
         den = grid_m * pow10[-shift]
     q, rem = num // den, num % den
@@ -267,18 +269,40 @@ def _lookup(buf, start, end, keys, key_len, n_keys):  # type: ignore[no-untyped-
 
 @njit(cache=True, nogil=True)
 def scan_table(  # type: ignore[no-untyped-def]
-    buf, pos, line, ncols, key_lo, key_hi, fixed_inst, keys, key_len, n_keys, key_inst,
-    meta, enum_text, enum_len, enum_col, enum_value, tick_m, tick_e, lot_m, lot_e, out, fs, fe,
+    buf,
+    pos,
+    line,
+    r,
+    ncols,
+    key_lo,
+    key_hi,
+    fixed_inst,
+    keys,
+    key_len,
+    n_keys,
+    key_inst,
+    meta,
+    enum_text,
+    enum_len,
+    enum_col,
+    enum_value,
+    tick_m,
+    tick_e,
+    lot_m,
+    lot_e,
+    out,
+    fs,
+    fe,
     pow10,
-):  # fmt: skip
-    """Parse lines from ``pos`` into ``out``; return ``(rows, pos, line, status, field)``.
+):
+    """Parse lines from ``pos`` into ``out`` from row ``r``; return ``(rows, pos, line, status,
+    field)``.
 
     The instrument is ``fixed_inst``, or (``key_lo >= 0``) the key ``fields[key_lo..key_hi]``
     looked up in ``keys`` (``NEED_SYMBOL`` when new). Stops at the end of ``buf``, when ``out``
     is full (``pos`` short of the end), or at a line it cannot take.
     """
     n = buf.shape[0]
-    r = 0
     while pos < n:
         if r >= out.shape[0]:
             return r, pos, line, 0, -1

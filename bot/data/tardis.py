@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -33,16 +34,26 @@ from bot.data.source import Counts, FirstLine, TableSource
 from bot.data.table import MISSING, OUT_FIRST, OUT_INST, OUT_LINE, Col, ColKind, Grid
 
 COMMON = ("exchange", "symbol", "timestamp", "local_timestamp")
+BOOK_COLUMNS = (*COMMON, "is_snapshot", "side", "price", "amount")
+"""The header tardis writes for ``incremental_book_L2`` (``bot.data.export`` writes it too)."""
+TRADE_COLUMNS = (*COMMON, "id", "side", "price", "amount")
 TYPE_COLUMNS: dict[str, tuple[str, ...]] = {
     "incremental_book_L2": ("is_snapshot", "side", "price", "amount"),
     "trades": ("id", "side", "price", "amount"),
     "quotes": ("ask_amount", "ask_price", "bid_price", "bid_amount"),
-    "derivative_ticker": ("funding_timestamp", "funding_rate", "open_interest", "index_price",
-                          "mark_price"),
-}  # fmt: skip
+    "derivative_ticker": (
+        "funding_timestamp",
+        "funding_rate",
+        "open_interest",
+        "index_price",
+        "mark_price",
+    ),
+}
 SNAPSHOT_RE = re.compile(r"^(asks|bids)\[(\d+)\]\.(price|amount)$")
+SECONDS_MIN = 10**9
 US_MIN = 10**14
-"""Smallest µs timestamp accepted (1973); smaller values are ms or s, refused."""
+"""Values in ``[SECONDS_MIN, US_MIN)`` have the size of epoch s or ms (2001 on), not µs, and are
+refused; smaller values are small µs times (synthetic files), kept."""
 NS_MIN = 10**17
 """Timestamps of 1e17 or more are ns (µs would be the year 5138)."""
 FUNDING_EXPONENT = -9
@@ -84,21 +95,38 @@ def _columns(data_type: str) -> list[Col]:
     ts = [Col("timestamp", ColKind.INT), Col("local_timestamp", ColKind.INT)]
     tick, lot = Grid.TICK, Grid.LOT
     if data_type == "incremental_book_L2":
-        return [*ts, Col("is_snapshot", ColKind.BOOL),
-                Col("side", ColKind.ENUM, enums=("bid", "ask")),
-                Col("price", ColKind.UNITS, tick), Col("amount", ColKind.UNITS, lot)]  # fmt: skip
+        return [
+            *ts,
+            Col("is_snapshot", ColKind.BOOL),
+            Col("side", ColKind.ENUM, enums=("bid", "ask")),
+            Col("price", ColKind.UNITS, tick),
+            Col("amount", ColKind.UNITS, lot),
+        ]
     if data_type == "trades":
-        return [*ts, Col("id", ColKind.ID),
-                Col("side", ColKind.ENUM, enums=("buy", "sell", "unknown")),
-                Col("price", ColKind.UNITS, tick), Col("amount", ColKind.UNITS, lot)]  # fmt: skip
+        return [
+            *ts,
+            Col("id", ColKind.ID),
+            Col("side", ColKind.ENUM, enums=("buy", "sell", "unknown")),
+            Col("price", ColKind.UNITS, tick),
+            Col("amount", ColKind.UNITS, lot),
+        ]
     if data_type == "quotes":
-        return [*ts, Col("bid_price", ColKind.UNITS, tick), Col("bid_amount", ColKind.UNITS, lot),
-                Col("ask_price", ColKind.UNITS, tick), Col("ask_amount", ColKind.UNITS, lot)]  # fmt: skip
+        return [
+            *ts,
+            Col("bid_price", ColKind.UNITS, tick),
+            Col("bid_amount", ColKind.UNITS, lot),
+            Col("ask_price", ColKind.UNITS, tick),
+            Col("ask_amount", ColKind.UNITS, lot),
+        ]
     if data_type == "derivative_ticker":
-        return [*ts, Col("funding_timestamp", ColKind.INT),
-                Col("funding_rate", ColKind.NEAREST, Grid.FIXED, FUNDING_EXPONENT),
-                Col("open_interest", ColKind.NEAREST, lot),
-                Col("index_price", ColKind.NEAREST, tick), Col("mark_price", ColKind.NEAREST, tick)]  # fmt: skip
+        return [
+            *ts,
+            Col("funding_timestamp", ColKind.INT),
+            Col("funding_rate", ColKind.NEAREST, Grid.FIXED, FUNDING_EXPONENT),
+            Col("open_interest", ColKind.NEAREST, lot),
+            Col("index_price", ColKind.NEAREST, tick),
+            Col("mark_price", ColKind.NEAREST, tick),
+        ]
     levels = int(data_type.rsplit("_", 1)[1])
     cols = list(ts)
     for i in range(levels):
@@ -111,12 +139,12 @@ def _columns(data_type: str) -> list[Col]:
 def times_ns(path: object, table: np.ndarray, col: int, name: str) -> np.ndarray:
     """Return column ``col`` (µs, or ns when >= 1e17) as ns; refuse other units naming µs."""
     raw = table[:, col]
-    bad = (raw < US_MIN) & (raw != MISSING)
+    bad = (raw >= SECONDS_MIN) & (raw < US_MIN)
     if bad.any():
         k = int(np.argmax(bad))
         raise ConvertError(
             f"{path}:{table[k, OUT_LINE]}: {name} {raw[k]} is not a time in µs since the epoch "
-            "(tardis CSV uses µs; ns values of 19 digits are also accepted)"
+            "(it looks like s or ms; tardis CSV uses µs, 19-digit ns are also accepted)"
         )
     return np.where(raw >= NS_MIN, raw, raw * 1000)
 
@@ -237,19 +265,23 @@ class TardisReader:
                 f"{first.path}:1: tardis {data_type} needs columns {', '.join(missing)}; "
                 f"the header has {', '.join(first.fields)}"
             )
-        key_lo, key_hi = names.index("exchange"), names.index("symbol")
-        if key_hi != key_lo + 1:
-            key_lo = key_hi = -1  # not adjacent: handled by the symbol column alone
-            raise ConvertError(f"{first.path}:1: tardis columns exchange,symbol must be adjacent")
+        ex, sym = names.index("exchange"), names.index("symbol")
+        key = (ex, sym) if sym == ex + 1 else (sym, sym)  # else: the symbol, exchange read aside
         counts = Counts()
         source = TableSource(
-            first=first, cols=cols, positions=[names.index(c.name) for c in cols],
-            counts=counts, ncols=len(names), key=(key_lo, key_hi), **source_args,  # type: ignore[arg-type]
-        )  # fmt: skip
+            first=first,
+            cols=cols,
+            positions=[names.index(c.name) for c in cols],
+            counts=counts,
+            ncols=len(names),
+            key=key,
+            exchange_pos=ex,
+            **source_args,  # type: ignore[arg-type]
+        )
         return cls(source, data_type, counts)
 
     @property
-    def path(self):  # type: ignore[no-untyped-def]
+    def path(self) -> Path:
         """Return the input path."""
         return self.source.path
 
