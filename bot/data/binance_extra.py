@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from bot.core.dtypes import EVENT_DTYPE, EventKind
+from bot.core.dtypes import EVENT_DTYPE, EventFlag, EventKind
 from bot.data.csvscan import ConvertError
 from bot.data.source import Counts, FirstLine, TableSource
 from bot.data.table import MISSING, OUT_FIRST, OUT_LINE, Col, ColKind, Grid
@@ -235,12 +235,16 @@ _TS, _FIRST_ID, _LAST_ID, _SIDE, _TYPE, _PRICE, _QTY, _PU = range(OUT_FIRST, OUT
 # T_DEPTH sync state
 _BOOK_ID, _PREV_U, _SYNCED, _STALE, _GAPS, _BEFORE = range(6)
 _NONE = -1
+_K_CLEAR = int(EventKind.BOOK_CLEAR)
+_K_BID = int(EventKind.BOOK_BID)
+_K_INVALID = int(EventKind.BOOK_INVALID)
+_SNAP = int(EventFlag.SNAPSHOT)
 
 
 @njit(cache=True, nogil=True)
 def _snap_rows(tab, start, stop, inst, venue, ts_ns, out, r):  # type: ignore[no-untyped-def]
-    out[r]["kind"] = 3
-    out[r]["flags"] = 1
+    out[r]["kind"] = _K_CLEAR
+    out[r]["flags"] = _SNAP
     out[r]["venue"] = venue
     out[r]["instrument"] = inst
     out[r]["ts_exch_ns"] = ts_ns[start]
@@ -250,8 +254,8 @@ def _snap_rows(tab, start, stop, inst, venue, ts_ns, out, r):  # type: ignore[no
     for i in range(start, stop):
         if tab[i, _QTY] == 0:
             continue
-        out[r]["kind"] = 1 + tab[i, _SIDE]
-        out[r]["flags"] = 1
+        out[r]["kind"] = _K_BID + tab[i, _SIDE]
+        out[r]["flags"] = _SNAP
         out[r]["venue"] = venue
         out[r]["instrument"] = inst
         out[r]["ts_exch_ns"] = ts_ns[i]
@@ -286,7 +290,7 @@ def _update_rows(tab, start, stop_id, inst, venue, ts_ns, state, out, r):  # typ
             if not ok and state[_SYNCED] >= 0:
                 state[_GAPS] += 1
                 state[_SYNCED] = -1  # invalid until the next snapshot
-                out[r]["kind"] = 11
+                out[r]["kind"] = _K_INVALID
                 out[r]["venue"] = venue
                 out[r]["instrument"] = inst
                 out[r]["ts_exch_ns"] = ts_ns[i]
@@ -296,7 +300,7 @@ def _update_rows(tab, start, stop_id, inst, venue, ts_ns, state, out, r):  # typ
             if state[_SYNCED] >= 0:
                 state[_SYNCED] = 1
                 state[_PREV_U] = u
-                out[r]["kind"] = 1 + tab[i, _SIDE]
+                out[r]["kind"] = _K_BID + tab[i, _SIDE]
                 out[r]["venue"] = venue
                 out[r]["instrument"] = inst
                 out[r]["ts_exch_ns"] = ts_ns[i]

@@ -7,8 +7,9 @@ Rules (``docs/data.md``):
   collector's clock stepped back) is raised to it. The rows raised are counted as ``clamped``.
 * ``time`` (trades, quotes, tickers, candles): rows are sorted stably by ``ts_local_ns`` (equal
   times keep file order) within a window of ``window_ns``: a row is held until a row
-  ``window_ns`` later has been read. Rows moved are counted as ``reordered``; a row older than
-  the window allows is kept in place with its time raised, counted as ``clamped``.
+  ``window_ns`` later has been read, or until ``MAX_HELD_ROWS`` newer rows are held. Rows
+  moved are counted as ``reordered``; a row older than the window allows is kept in place with
+  its time raised, counted as ``clamped``.
 
 Trades with quantity 0 and trades repeating the (instrument, id) of one of the last
 ``ID_MEMORY`` trades of that instrument are dropped and counted.
@@ -26,6 +27,8 @@ from bot.data.source import Counts
 
 DEFAULT_WINDOW_NS = 5_000_000_000
 """Default reorder window: 5 s of local time."""
+MAX_HELD_ROWS = 1 << 20
+"""The window also holds at most this many rows (56 MiB), so memory is bounded at any rate."""
 ID_MEMORY = 1 << 16
 """Trade ids remembered per input for duplicate detection."""
 _TRADES = (int(EventKind.TRADE_BUY), int(EventKind.TRADE_SELL), int(EventKind.TRADE_UNKNOWN))
@@ -71,6 +74,7 @@ def sort_window(
         rows = np.concatenate((held, chunk)) if held.shape[0] else chunk
         rows = rows[np.argsort(rows["ts_local_ns"], kind="stable")]
         cut = int(np.searchsorted(rows["ts_local_ns"], seen - window_ns, side="right"))
+        cut = max(cut, rows.shape[0] - MAX_HELD_ROWS)
         if cut:
             emitted = int(rows["ts_local_ns"][cut - 1])
             yield rows[:cut]

@@ -156,11 +156,11 @@ def _l2_rows(tab, ts, local, venue, state, out):  # type: ignore[no-untyped-def]
     for i in range(tab.shape[0]):
         inst = tab[i, 0]
         snap = tab[i, 4]
-        kind = 1 + tab[i, 5]
+        kind = _K_BID + tab[i, 5]  # side enum: 0 bid, 1 ask
         qty = tab[i, 7]
         if snap == 1 and (state[inst, 1] == 0 or ts[i] != state[inst, 2]):
-            out[r]["kind"] = 3
-            out[r]["flags"] = 1
+            out[r]["kind"] = _K_CLEAR
+            out[r]["flags"] = _SNAP
             out[r]["venue"] = venue[inst]
             out[r]["instrument"] = inst
             out[r]["ts_exch_ns"] = ts[i]
@@ -191,8 +191,8 @@ def _snapshot_rows(tab, ts, local, venue, levels, missing, out):  # type: ignore
     r = 0
     for i in range(tab.shape[0]):
         inst = tab[i, 0]
-        out[r]["kind"] = 3
-        out[r]["flags"] = 1
+        out[r]["kind"] = _K_CLEAR
+        out[r]["flags"] = _SNAP
         out[r]["venue"] = venue[inst]
         out[r]["instrument"] = inst
         out[r]["ts_exch_ns"] = ts[i]
@@ -203,8 +203,8 @@ def _snapshot_rows(tab, ts, local, venue, levels, missing, out):  # type: ignore
             qty = tab[i, 5 + 2 * k]
             if price == missing or qty == missing or qty == 0:
                 continue
-            out[r]["kind"] = 1 + (k % 2)  # bids first, then asks, level by level
-            out[r]["flags"] = 1
+            out[r]["kind"] = _K_BID + (k % 2)  # bids first, then asks, level by level
+            out[r]["flags"] = _SNAP
             out[r]["venue"] = venue[inst]
             out[r]["instrument"] = inst
             out[r]["ts_exch_ns"] = ts[i]
@@ -219,7 +219,7 @@ def _snapshot_rows(tab, ts, local, venue, levels, missing, out):  # type: ignore
 def _ticker_rows(tab, ts, local, fund_ns, venue, last, missing, out):  # type: ignore[no-untyped-def]
     """Mark, index, funding and open-interest rows, each when its value changed."""
     r = 0
-    kinds = (10, 13, 12, 9)  # FUNDING_RATE, OPEN_INTEREST, INDEX_PRICE, MARK_PRICE
+    kinds = (_K_FUNDING, _K_OI, _K_INDEX, _K_MARK)
     for i in range(tab.shape[0]):
         inst = tab[i, 0]
         for f in range(4):
@@ -235,10 +235,10 @@ def _ticker_rows(tab, ts, local, fund_ns, venue, last, missing, out):  # type: i
             out[r]["instrument"] = inst
             out[r]["ts_exch_ns"] = ts[i]
             out[r]["ts_local_ns"] = local[i]
-            if kind == 10:
+            if kind == _K_FUNDING:
                 out[r]["aux"] = value
                 out[r]["seq"] = extra
-            elif kind == 13:
+            elif kind == _K_OI:
                 out[r]["qty_lot"] = value
             else:
                 out[r]["price_tick"] = value
