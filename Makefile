@@ -22,13 +22,10 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
 	@touch $@ $(STAMP_RUN)
 
-# The core on a live-like stream, then the fixed-spread maker backtested against the simulated
-# venue (latency, queue position, fees) with a report in demo-out/report/index.html.
+# The bot itself for about 60 s in sim mode (Avellaneda-Stoikov on a synthetic market, metrics on
+# http://127.0.0.1:9464/metrics), then a summary: orders, fills, PnL, tick-to-trade p50/p99.
 demo: $(STAMP_RUN)
-	$(BIN)/tickbot demo
-	$(BIN)/tickbot generate --events 1000000 --seed 7 --out demo-out/market.evt
-	$(BIN)/tickbot backtest --config strategies/examples/fixed_spread.yaml \
-		--data demo-out/market.evt --out demo-out/report
+	$(BIN)/tickbot demo --duration 60
 
 test: $(STAMP_DEV)
 	$(BIN)/lint-imports --no-cache

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from bot import __version__, numba_cache
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "run",
     "demo",
     "generate",
     "convert",
@@ -23,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backtest",
     "sweep",
     "config",
+    "sign",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 

@@ -177,6 +177,27 @@ class BalanceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitUsage:
+    """One rate-limit window as a venue reported it in a reply (headers or a WS envelope).
+
+    ``window`` names the limit in the venue's own terms (``"weight-1m"``, ``"orders-10s"``,
+    ``"endpoint"``...). Any of the figures may be absent: venues report ``used`` or
+    ``remaining``, not always both. The router's token buckets read these to correct themselves.
+    """
+
+    window: str
+    used: int | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    reset_ms: int | None = None
+    """Venue time (ms since the epoch) at which the window resets, where the venue says."""
+
+
+UsageHook = Callable[[tuple[RateLimitUsage, ...]], None]
+"""Called with the usage figures parsed from every reply that carried some."""
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a venue adapter supports, listed by ``tickbot venues`` and used by the router."""
 

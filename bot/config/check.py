@@ -21,7 +21,7 @@ import msgspec
 from msgspec import inspect as mi
 
 import strategies
-from bot.config.schema import StrategyConfig
+from bot.config.schema import StrategyConfig, run_errors
 
 _BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
 
@@ -113,6 +113,8 @@ def config_errors(raw: Any) -> list[str]:
             params = strategy.get("params", {})
             if isinstance(params, dict):
                 _check_struct(module.Params, params, "strategy.params", errors)
+    if not errors:  # a well-formed file: now what ``tickbot run`` needs of its mode
+        errors.extend(run_errors(msgspec.convert(raw, StrategyConfig, str_keys=True)))
     return errors
 
 

@@ -1,4 +1,4 @@
-"""The strategy config file: one YAML document for backtests, sweeps and (later) ``tickbot run``.
+"""The config file: one YAML document for backtests, sweeps and ``tickbot run``.
 
 ```yaml
 strategy:
@@ -8,15 +8,27 @@ instruments:                  # what the strategy trades, by venue and symbol
   - {venue: sim, symbol: BTCUSDT}
 risk: {max_position_lot: 50, max_order_lot: 5, max_notional_quote: 100000,
        price_band_bps: 100, max_open_orders: 10, orders_per_s: 50, burst: 100}
-backtest:                     # ignored when trading live
+backtest:                     # the simulated venue (backtests, and paper/sim order entry)
   latency: {entry_ms: 5, response_ms: 5}
   queue: {model: power, power: 2}
   fees: {maker_bps: -0.5, taker_bps: 5}
+# tickbot run only (a backtest ignores these):
+mode: sim                     # sim | paper | live (live only when written out)
+venues:                       # paper/live: where market data (and live orders) go
+  - {name: binance-usdm, environment: testnet}
+sim: {seed: 7, speed: 1.0, events_per_s: 200}
+metrics: {host: 0.0.0.0, port: 9464}
+logging: {level: INFO, format: auto}
+journal: {path: /var/lib/tickbot/journal}
+lease: {enabled: false, name: tickbot, duration_s: 15}
+runtime: {cpu_affinity: null, gc_freeze: true, shutdown_timeout_s: 10}
 ```
 
 Every struct is frozen and rejects unknown fields, so a typo is an error with the field's path,
-never a silently ignored key. Reloadable fields (strategy params, risk limits) are marked in
-their docstrings; everything else needs a restart.
+never a silently ignored key. Reloadable fields (strategy params, risk limits, the kill switch)
+are marked in their docstrings; everything else needs a restart (``bot.config.reload``).
+Credentials are never in the file: a venue names the environment variables or the mounted
+Secret directory that hold them.
 """
 
 from __future__ import annotations
@@ -54,7 +66,7 @@ class InstrumentRef(_Struct):
 
 
 class RiskSection(_Struct):
-    """Pre-trade limits, applied to every traded instrument (reloadable)."""
+    """Pre-trade limits, applied to every traded instrument (reloadable, the kill switch too)."""
 
     max_position_lot: Annotated[int, msgspec.Meta(ge=0)]
     max_order_lot: Annotated[int, msgspec.Meta(gt=0)]
@@ -108,13 +120,129 @@ class BacktestSection(_Struct):
     """Most orders the strategy may have live at once (the order view's size)."""
 
 
+Mode = Literal["sim", "paper", "live"]
+"""``sim``: synthetic market and simulated exchange, no network; ``paper``: live market data,
+simulated fills; ``live``: real orders."""
+
+VENUE_NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
+
+
+class CredentialsSection(_Struct):
+    """Where a venue account's keys are: environment variables or a mounted Secret directory.
+
+    Only names live here, never key material. With ``directory`` the files ``api_key``,
+    ``api_secret`` (and ``passphrase``) are read from it (a Kubernetes Secret or Key Vault CSI
+    volume); otherwise the environment variables named (default ``{VENUE}_API_KEY`` etc.).
+    """
+
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    passphrase_env: str | None = None
+    directory: str | None = None
+
+
+class VenueSection(_Struct):
+    """A venue the bot connects to (restart to change)."""
+
+    name: Annotated[str, msgspec.Meta(pattern=VENUE_NAME_PATTERN)]
+    environment: Literal["testnet", "mainnet"] = "testnet"
+    ws_url: str | None = None
+    """Override of the market-data WebSocket URL (a private endpoint, or loopback in tests)."""
+    rest_url: str | None = None
+    """Override of the REST base URL (snapshots, instrument specs)."""
+    order_url: str | None = None
+    """Override of the order-entry base URL (live mode)."""
+    credentials: CredentialsSection | None = None
+    """Required in live mode."""
+
+
+class SimMarketSection(_Struct):
+    """The synthetic market of ``mode: sim`` (``bot.data.generate``), played in real time."""
+
+    seed: Annotated[int, msgspec.Meta(ge=0)] = 7
+    speed: Annotated[float, msgspec.Meta(gt=0, le=1e6)] = 1.0
+    """Market time per wall time (10: ten seconds of market a second)."""
+    events_per_s: Annotated[float, msgspec.Meta(gt=0, le=1e6)] = 200.0
+    """Book and trade rows per second of market time."""
+    price: str = "60000"
+    tick_size: str = "0.1"
+    lot_size: str = "0.001"
+    sigma_bps: NonNegative = 0.2
+    """Diffusion of the fair price, basis points per sqrt(second)."""
+    levels: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+
+
+class MetricsSection(_Struct):
+    """The one HTTP port: ``/metrics``, ``/healthz``, ``/readyz`` (restart to change)."""
+
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9464
+    """0: an ephemeral port (logged at start-up)."""
+    health_deadline_s: Positive = 1.0
+    """``/healthz`` fails when the trading loop does not answer within this."""
+
+
+class LoggingSection(_Struct):
+    """Log level and format: ``json`` (one object per line), ``text``, or ``auto`` (TTY: text)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class JournalSection(_Struct):
+    """The order journal (append-only, replayed at start-up)."""
+
+    path: str | None = None
+    """A directory; unset: no journal (sim and paper only)."""
+
+
+class LeaseSection(_Struct):
+    """Single active instance: a ``coordination.k8s.io`` Lease held while trading."""
+
+    enabled: bool = False
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] = "tickbot"
+    namespace: str | None = None
+    """Default: the pod's namespace (service-account file or ``POD_NAMESPACE``)."""
+    identity: str | None = None
+    """Default: ``POD_NAME`` or the host name."""
+    duration_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 15.0
+    renew_every_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    api_timeout_s: Positive = 3.0
+
+    def __post_init__(self) -> None:
+        if self.renew_every_s >= self.duration_s:
+            raise ValueError("renew_every_s must be < duration_s")
+
+
+class RuntimeSection(_Struct):
+    """Process tuning of ``tickbot run`` (restart to change)."""
+
+    cpu_affinity: list[Annotated[int, msgspec.Meta(ge=0)]] | None = None
+    """Cores to pin the trading thread to; unset: the cores the process was given."""
+    gc_freeze: bool = True
+    """``gc.freeze()`` after start-up: start-up objects are never scanned again."""
+    shutdown_timeout_s: Positive = 10.0
+    """Budget of the cancel-all on SIGTERM."""
+    stats_log_interval_s: Positive = 60.0
+    """How often tick-to-trade p50/p99 and counters are logged."""
+
+
 class StrategyConfig(_Struct):
-    """A whole strategy config file."""
+    """A whole config file (backtests read the first four sections, ``tickbot run`` all)."""
 
     strategy: StrategySection
     instruments: Annotated[list[InstrumentRef], msgspec.Meta(min_length=1)]
     risk: RiskSection
     backtest: BacktestSection = msgspec.field(default_factory=BacktestSection)
+    mode: Mode = "sim"
+    venues: list[VenueSection] = msgspec.field(default_factory=list)
+    sim: SimMarketSection = msgspec.field(default_factory=SimMarketSection)
+    metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
+    logging: LoggingSection = msgspec.field(default_factory=LoggingSection)
+    journal: JournalSection = msgspec.field(default_factory=JournalSection)
+    lease: LeaseSection = msgspec.field(default_factory=LeaseSection)
+    runtime: RuntimeSection = msgspec.field(default_factory=RuntimeSection)
 
 
 def _path_of(e: msgspec.ValidationError) -> str:
@@ -158,3 +286,28 @@ def validate_params(params_type: type, raw: dict[str, Any], source: str = "confi
     except msgspec.ValidationError as e:
         where = "strategy.params." if " - at `$." in str(e) else "strategy.params: "
         raise ConfigError(f"{source}: {where}{_path_of(e)}") from None
+
+
+def run_errors(cfg: StrategyConfig) -> list[str]:
+    """Return what makes a valid file unrunnable by ``tickbot run`` in its ``mode``.
+
+    ``sim`` simulates every instrument whatever its venue label (one synthetic market each, no
+    network); ``paper`` and ``live`` need every traded venue listed once in ``venues`` and never
+    trade ``sim``; ``live`` also needs a journal (the
+    router reconciles from it after a restart). Credentials are checked at start-up, where the
+    environment and mounted files are visible.
+    """
+    names = [v.name for v in cfg.venues]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    errors = [f"venues: {name} listed more than once" for name in repeated]
+    for i, ref in enumerate(cfg.instruments):
+        where = f"instruments[{i}].venue"
+        if cfg.mode == "sim":
+            continue
+        if ref.venue == "sim":
+            errors.append(f"{where}: mode {cfg.mode} needs a real venue, got 'sim'")
+        elif ref.venue not in names:
+            errors.append(f"{where}: {ref.venue!r} is not in venues ({', '.join(names) or 'none'})")
+    if cfg.mode == "live" and cfg.journal.path is None:
+        errors.append("journal.path: required in mode live")
+    return errors

@@ -26,20 +26,27 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "usage: tickbot" in capsys.readouterr().out
 
 
-def test_demo_streams_a_market_through_the_core(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--events", "20000", "--frames", "2", "--seed", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "after 20,000 events" in out
-    assert "crossed books 0" in out
-    assert "in sync True" in out
+@pytest.mark.slow
+def test_demo_runs_the_bot_and_prints_a_summary() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--duration", "3", "--speed", "5",
+         "--metrics-port", "0", "--no-view"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = proc.stdout[proc.stdout.index("demo summary") :]
+    orders = int(summary.split("orders sent", 1)[1].split()[0].replace(",", ""))
+    assert orders > 0
+    assert "tick-to-trade    p50" in summary
+    assert "cancel-all: done, no order left" in proc.stdout + proc.stderr
 
 
 def test_user_errors_exit_2_with_one_line() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--events", "5"],
+        [sys.executable, "-m", "bot.cli", "demo", "--duration", "-5"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "tickbot demo: error: --events must be at least 1000"
+    assert proc.stderr.strip() == "tickbot demo: error: --duration must be positive"
