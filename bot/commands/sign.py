@@ -79,11 +79,14 @@ def sign(
     if venue in ("binance-usdm", "bingx"):
         if venue == "binance-usdm":
             from bot.adapters.binance_usdm.orders import REST_URLS
-            from bot.adapters.binance_usdm.signing import BinanceSigner as Signer
+            from bot.adapters.binance_usdm.signing import BinanceSigner
+
+            signer: Any = BinanceSigner(creds)  # the two signers share this interface
         else:
             from bot.adapters.bingx.orders import REST_URLS
-            from bot.adapters.bingx.signing import BingxSigner as Signer
-        signer = Signer(creds)
+            from bot.adapters.bingx.signing import BingxSigner
+
+            signer = BingxSigner(creds)
         query = _with_timestamp(query, body, ts_ms)
         signature = signer.signature(query + body)
         url = f"{REST_URLS[environment]}{path}?{query}&signature={signature}"

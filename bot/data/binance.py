@@ -1,12 +1,12 @@
 """Binance public-data CSV (data.binance.vision): trades, aggTrades and bookTicker to event rows.
 
-Follows ``/work/shared/data-formats/README.md`` §2:
+Follows the rules in ``docs/input-data.md`` (Binance public data):
 
-* header rows vary per file: a first byte that is a digit means no header (§2.2); with a header,
-  columns are found by name, without one by position (spot and futures layouts differ, §2.4);
-* times are ms, or µs for spot from 2025 (§2.3): a value of 1e14 or more is µs, per row;
-* ``is_buyer_maker=true`` means the taker sold (§2.5): ``TRADE_SELL``;
-* rows are not guaranteed to be ordered (§2.6): each file is sorted by (time, id) with an
+* header rows vary per file: a first byte that is a digit means no header; with a header,
+  columns are found by name, without one by position (spot and futures layouts differ);
+* times are ms, or µs for spot from 2025: a value of 1e14 or more is µs, per row;
+* ``is_buyer_maker=true`` means the taker sold: ``TRADE_SELL``;
+* rows are not guaranteed to be ordered: each file is sorted by (time, id) with an
   external sort, so memory stays bounded.
 
 The files carry no symbol: it comes from ``--symbol``, else from the official file name
@@ -96,7 +96,7 @@ def _headless_layout(first: list[str]) -> Layout:
     if n == 6 and is_bool(5):  # futures trades
         return Layout("trades", False, ("id", "price", "qty", "quote_qty", "time", "maker"))
     if n == 7 and is_bool(5):  # spot trades
-        names = ("id", "price", "qty", "quote_qty", "time", "maker", "best_match")
+        names: tuple[str, ...] = ("id", "price", "qty", "quote_qty", "time", "maker", "best_match")
         return Layout("trades", False, names)
     if n in (7, 8) and is_bool(6):  # futures (7) or spot (8) aggTrades
         names = ("id", "price", "qty", "first_id", "last_id", "time", "maker", "best_match")[:n]

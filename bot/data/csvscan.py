@@ -45,7 +45,7 @@ class ConvertError(ValueError):
     """Input data cannot be converted (names file and line); the CLI shows it as one line."""
 
 
-def open_text_binary(path: Path) -> IO[bytes]:
+def open_text_binary(path: Path) -> IO[bytes] | gzip.GzipFile:
     """Open a plain, gzip or single-member zip file for binary reading."""
     try:
         if path.suffix == ".gz":
