@@ -242,7 +242,7 @@ _SNAP = int(EventFlag.SNAPSHOT)
 
 
 @njit(cache=True, nogil=True)
-def _snap_rows(tab, start, stop, inst, venue, ts_ns, out, r):  # type: ignore[no-untyped-def]
+def _snap_rows(tab, start, stop, inst, venue, ts_ns, out, r):
     out[r]["kind"] = _K_CLEAR
     out[r]["flags"] = _SNAP
     out[r]["venue"] = venue
@@ -268,7 +268,7 @@ def _snap_rows(tab, start, stop, inst, venue, ts_ns, out, r):  # type: ignore[no
 
 
 @njit(cache=True, nogil=True)
-def _update_rows(tab, start, stop_id, inst, venue, ts_ns, state, out, r):  # type: ignore[no-untyped-def]
+def _update_rows(tab, start, stop_id, inst, venue, ts_ns, state, out, r):
     """Apply update rows from ``start`` while their ``last_update_id`` < ``stop_id``.
 
     Return ``(next row, rows written)``.

@@ -252,7 +252,7 @@ def _parse_datetime(buf: np.ndarray, start: int, end: int) -> tuple[int, int]:
 
 
 @njit(cache=True, nogil=True)
-def _lookup(buf, start, end, keys, key_len, n_keys):  # type: ignore[no-untyped-def]
+def _lookup(buf, start, end, keys, key_len, n_keys):
     n = end - start
     for k in range(n_keys):
         if key_len[k] != n:
@@ -268,7 +268,7 @@ def _lookup(buf, start, end, keys, key_len, n_keys):  # type: ignore[no-untyped-
 
 
 @njit(cache=True, nogil=True)
-def scan_table(  # type: ignore[no-untyped-def]
+def scan_table(
     buf,
     pos,
     line,

@@ -150,7 +150,7 @@ def times_ns(path: object, table: np.ndarray, col: int, name: str) -> np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _l2_rows(tab, ts, local, venue, state, out):  # type: ignore[no-untyped-def]
+def _l2_rows(tab, ts, local, venue, state, out):
     """Book rows with the snapshot rule of the module docstring; return the count."""
     r = 0
     for i in range(tab.shape[0]):
@@ -187,7 +187,7 @@ def _l2_rows(tab, ts, local, venue, state, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _snapshot_rows(tab, ts, local, venue, levels, missing, out):  # type: ignore[no-untyped-def]
+def _snapshot_rows(tab, ts, local, venue, levels, missing, out):
     r = 0
     for i in range(tab.shape[0]):
         inst = tab[i, 0]
@@ -216,7 +216,7 @@ def _snapshot_rows(tab, ts, local, venue, levels, missing, out):  # type: ignore
 
 
 @njit(cache=True, nogil=True)
-def _ticker_rows(tab, ts, local, fund_ns, venue, last, missing, out):  # type: ignore[no-untyped-def]
+def _ticker_rows(tab, ts, local, fund_ns, venue, last, missing, out):
     """Mark, index, funding and open-interest rows, each when its value changed."""
     r = 0
     kinds = (_K_FUNDING, _K_OI, _K_INDEX, _K_MARK)
@@ -304,7 +304,7 @@ class TardisReader:
             yield self._rows(tab, ts, local, venue, state, last)
         self.counts.skipped_before_snapshot = int(state[:, 3].sum())
 
-    def _rows(self, tab, ts, local, venue, state, last) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def _rows(self, tab, ts, local, venue, state, last) -> np.ndarray:
         n = tab.shape[0]
         kind = self.data_type
         if kind == "incremental_book_L2":
