@@ -33,9 +33,8 @@ import strategies
 from bot import __version__
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
-from bot.ingest.supervisor import FeedSupervisor, FrameTap
+from bot.ingest.supervisor import FeedSupervisor
 from bot.ingest.venues import build_feed, venue
-from bot.lease import LeaseKeeper
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
 from bot.runtime.clock import Clock, MarketClock, WallClock
@@ -67,8 +66,6 @@ class RunOptions:
     metrics_port: int | None = None
     duration_s: float | None = None
     view: bool = False
-    record_dir: Path | None = None
-    """Paper/live: also capture raw market data here (the recorder)."""
     reload_poll_s: float = 0.5
 
 
@@ -142,6 +139,10 @@ class App:
         if cfg.mode == "live":
             for section in cfg.venues:
                 load_credentials(section)  # refuse to start without them (and scrub them)
+            raise StartupError(
+                "mode live: this build has no venue order entry wired in yet (the order router "
+                "is not part of it); run mode paper to trade the live market on simulated fills"
+            )
         specs = sim_specs(cfg) if cfg.mode == "sim" else await venue_specs(cfg)
         traded = list(range(len(specs)))
         check = getattr(self.module, "check_instruments", None)
@@ -177,7 +178,6 @@ class App:
                 sim.prepare()
             return [sim.run(core.on_frame) for sim in self.sims]
         runs = []
-        recorder_tap: FrameTap | None = None
         for section in cfg.venues:
             ids = [i for i, s in enumerate(core.specs) if s.venue == section.name]
             if not ids:
@@ -192,7 +192,7 @@ class App:
             specs = [core.specs[i] for i in ids]
             feed = build_feed(section.name, specs, core.lqty, core.lstate,
                               first_instrument=ids[0], **overrides)  # fmt: skip
-            tap = MarketDataTap(section.name, recorder_tap)
+            tap = MarketDataTap(section.name)
             self.taps.append(tap)
 
             def sink(rows: np.ndarray, tap: MarketDataTap = tap) -> None:
@@ -351,6 +351,8 @@ class App:
         """With ``lease.enabled``: no order before the Lease is held; losing it cancels all."""
         if not self.cfg.lease.enabled:
             return
+        from bot.lease import LeaseKeeper  # the kubernetes client: imported only when used
+
         core.quoting = False
 
         def lost(reason: str) -> None:

@@ -25,7 +25,7 @@ CHUNK_ROWS = 1 << 20
 
 
 @kernel
-def _merge_chunk(srcs, remaps, pos, out, start, count) -> int:  # type: ignore[no-untyped-def]
+def _merge_chunk(srcs, remaps, pos, out, start, count) -> int:
     """Write up to ``count`` rows from the heads of ``srcs`` (earliest local time first)."""
     k = len(srcs)
     written = 0

@@ -170,7 +170,7 @@ _OPEN, _PARTIAL, _FILLED, _CANCELLED, _REJECTED, _EXPIRED = 2, 3, 4, 6, 7, 8
 _MAKER, _TAKER = 1, 2
 
 
-kernel = njit(cache=True, nogil=True, _nrt=False)
+kernel = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # private option
 """Decorator of the backtest's hot kernels: numba's reference counting switched off.
 
 With the runtime's reference counting on, every call of a kernel with array arguments
@@ -181,7 +181,7 @@ only read and write preallocated ones), which is exactly the case ``_nrt=False``
 """
 
 
-inline_kernel = njit(inline="always", _nrt=False)
+inline_kernel = njit(inline="always", _nrt=False)  # type: ignore[call-overload]  # private option
 """Decorator of small per-event helpers: inlined into the loop (compiled and cached with it)."""
 
 
@@ -192,4 +192,5 @@ def fast(fn: Callable[..., Any]) -> Callable[..., Any]:
     each array argument on entry; inlining its code into our ``_nrt=False`` caller removes that
     cost. The inlined copy is compiled into (and cached with) the caller, never on its own.
     """
-    return njit(inline="always", _nrt=False)(getattr(fn, "py_func", fn))
+    inline = njit(inline="always", _nrt=False)  # type: ignore[call-overload]  # private option
+    return inline(getattr(fn, "py_func", fn))

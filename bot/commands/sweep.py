@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed and not ok else 0
 
 
-def _table(ok, failed, keys, rank_by, out, total, mine) -> None:  # type: ignore[no-untyped-def]
+def _table(ok, failed, keys, rank_by, out, total, mine) -> None:
     from rich.console import Console
     from rich.table import Table
 

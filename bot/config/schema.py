@@ -51,21 +51,21 @@ class _Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     pass
 
 
-class StrategySection(_Struct):
+class StrategySection(_Struct, frozen=True):
     """Which strategy runs, and its parameters (``params`` is reloadable)."""
 
     name: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*$")]
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class InstrumentRef(_Struct):
+class InstrumentRef(_Struct, frozen=True):
     """An instrument the strategy trades; it must exist in the data (or on the venue)."""
 
     venue: str
     symbol: Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class RiskSection(_Struct):
+class RiskSection(_Struct, frozen=True):
     """Pre-trade limits, applied to every traded instrument (reloadable, the kill switch too)."""
 
     max_position_lot: Annotated[int, msgspec.Meta(ge=0)]
@@ -78,7 +78,7 @@ class RiskSection(_Struct):
     kill_switch: bool = False
 
 
-class LatencySection(_Struct):
+class LatencySection(_Struct, frozen=True):
     """Order-entry latency: constant, or measured values (nanoseconds) from a file."""
 
     entry_ms: NonNegative = 0.0
@@ -90,7 +90,7 @@ class LatencySection(_Struct):
     (entry, response); used in turn, starting at an offset given by the seed."""
 
 
-class QueueSection(_Struct):
+class QueueSection(_Struct, frozen=True):
     """How cancels at our price level move our queue position."""
 
     model: Literal["risk_averse", "proportional", "power"] = "power"
@@ -98,14 +98,14 @@ class QueueSection(_Struct):
     """Exponent of the ``power`` model (``proportional`` is power 1)."""
 
 
-class FeesSection(_Struct):
+class FeesSection(_Struct, frozen=True):
     """Fee overrides in basis points of notional (negative = rebate); unset: the specs' rates."""
 
     maker_bps: Annotated[float, msgspec.Meta(gt=-100, lt=100)] | None = None
     taker_bps: Annotated[float, msgspec.Meta(gt=-100, lt=100)] | None = None
 
 
-class BacktestSection(_Struct):
+class BacktestSection(_Struct, frozen=True):
     """How the simulated venue behaves and what the report samples."""
 
     initial_capital_quote: Positive = 100_000.0
@@ -127,7 +127,7 @@ simulated fills; ``live``: real orders."""
 VENUE_NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 
 
-class CredentialsSection(_Struct):
+class CredentialsSection(_Struct, frozen=True):
     """Where a venue account's keys are: environment variables or a mounted Secret directory.
 
     Only names live here, never key material. With ``directory`` the files ``api_key``,
@@ -141,7 +141,7 @@ class CredentialsSection(_Struct):
     directory: str | None = None
 
 
-class VenueSection(_Struct):
+class VenueSection(_Struct, frozen=True):
     """A venue the bot connects to (restart to change)."""
 
     name: Annotated[str, msgspec.Meta(pattern=VENUE_NAME_PATTERN)]
@@ -156,7 +156,7 @@ class VenueSection(_Struct):
     """Required in live mode."""
 
 
-class SimMarketSection(_Struct):
+class SimMarketSection(_Struct, frozen=True):
     """The synthetic market of ``mode: sim`` (``bot.data.generate``), played in real time."""
 
     seed: Annotated[int, msgspec.Meta(ge=0)] = 7
@@ -172,7 +172,7 @@ class SimMarketSection(_Struct):
     levels: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
 
 
-class MetricsSection(_Struct):
+class MetricsSection(_Struct, frozen=True):
     """The one HTTP port: ``/metrics``, ``/healthz``, ``/readyz`` (restart to change)."""
 
     enabled: bool = True
@@ -183,21 +183,21 @@ class MetricsSection(_Struct):
     """``/healthz`` fails when the trading loop does not answer within this."""
 
 
-class LoggingSection(_Struct):
+class LoggingSection(_Struct, frozen=True):
     """Log level and format: ``json`` (one object per line), ``text``, or ``auto`` (TTY: text)."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "text"] = "auto"
 
 
-class JournalSection(_Struct):
+class JournalSection(_Struct, frozen=True):
     """The order journal (append-only, replayed at start-up)."""
 
     path: str | None = None
     """A directory; unset: no journal (sim and paper only)."""
 
 
-class LeaseSection(_Struct):
+class LeaseSection(_Struct, frozen=True):
     """Single active instance: a ``coordination.k8s.io`` Lease held while trading."""
 
     enabled: bool = False
@@ -215,7 +215,7 @@ class LeaseSection(_Struct):
             raise ValueError("renew_every_s must be < duration_s")
 
 
-class RuntimeSection(_Struct):
+class RuntimeSection(_Struct, frozen=True):
     """Process tuning of ``tickbot run`` (restart to change)."""
 
     cpu_affinity: list[Annotated[int, msgspec.Meta(ge=0)]] | None = None
@@ -228,7 +228,7 @@ class RuntimeSection(_Struct):
     """How often tick-to-trade p50/p99 and counters are logged."""
 
 
-class StrategyConfig(_Struct):
+class StrategyConfig(_Struct, frozen=True):
     """A whole config file (backtests read the first four sections, ``tickbot run`` all)."""
 
     strategy: StrategySection

@@ -13,7 +13,8 @@ Per-item kernels meant for such loops are declared ``inline="always"``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from numba import config, types
 from numba.core import cgutils
@@ -40,5 +41,6 @@ def _identity(arr: Any) -> Any:
     return arr
 
 
-borrow = _identity if config.DISABLE_JIT else _borrow
+_JIT_DISABLED = bool(config.DISABLE_JIT)  # type: ignore[attr-defined]  # set from the environment
+borrow = cast("Callable[[Any], Any]", _identity if _JIT_DISABLED else _borrow)
 """Return ``arr`` as a view without reference counting (identity when JIT is disabled)."""

@@ -20,6 +20,8 @@ read from a global, so a hot reload swaps them between two events with ``replace
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numba import njit
 
@@ -104,7 +106,7 @@ def make_limits(
     row["orders_per_s"] = orders_per_s
     row["burst"] = burst
     row["kill_switch"] = 1 if kill_switch else 0
-    return row[()]
+    return cast(np.void, row[()])  # a 0-d structured array indexed by () is one record
 
 
 def replace_limits(limits: np.ndarray, new_limits: np.ndarray) -> None:

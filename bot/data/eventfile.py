@@ -23,7 +23,7 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -76,7 +76,7 @@ def _header_dict(
     source: str,
     created_at: str,
     count: int,
-    time_range: dict[str, list[int] | None],
+    time_range: Mapping[str, list[int] | None],
     crc: int,
     data_offset: int,
     extra: dict[str, Any],
@@ -151,7 +151,7 @@ class EventFileWriter:
         self._closed = False
 
     def _header(
-        self, count: int, time_range: dict[str, list[int] | None], crc: int, data_offset: int
+        self, count: int, time_range: Mapping[str, list[int] | None], crc: int, data_offset: int
     ) -> dict[str, Any]:
         return _header_dict(
             self.instruments,

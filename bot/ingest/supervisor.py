@@ -254,7 +254,7 @@ class FeedSupervisor:
                 data = msg.data
                 if gz:
                     try:
-                        data = gunzip_frame(data)  # bounded: a gzip bomb is a malformed frame
+                        data = gunzip_frame(msg.data)  # bounded: a gzip bomb is a malformed frame
                     except FrameError:
                         feed.stats.malformed += 1
                         continue

@@ -166,7 +166,9 @@ class TradingCore:
                      v.iacct, v.fills)  # fmt: skip
 
     def _decide(self, now: int, reason: int, inst: int, trigger_mono_ns: int) -> None:
-        self.istate[ISTATE_HALTED] = 1 if self.halted or not self.quoting else 0
+        if not self.quoting:  # stopped (lease lost, shutdown): everything was cancelled
+            return
+        self.istate[ISTATE_HALTED] = 1 if self.halted else 0
         es = self.es
         es[lp.ES_NOW_NS] = now
         es[lp.ES_DECIDES] += 1
@@ -279,8 +281,11 @@ class TradingCore:
             self.on_settled()
 
     def resume(self) -> None:
-        """Quote again (the lease is held again)."""
+        """Quote again (the lease is held): the strategy gets a timer call now, as at start."""
         self.quoting = True
+        if self.clock is not None:
+            self.istate[ISTATE_WAKE_NS] = self.clock.now_ns()
+            self._reschedule()
 
     def live_orders(self) -> int:
         """Return the number of orders the local view still tracks."""

@@ -106,6 +106,7 @@ async def test_dropped_message_resyncs_that_instrument() -> None:
         server.script_for(MARKET, [[]])
         serve_snapshots(server, AKROUSDT=[bn.snapshot_after("AKROUSDT", 35)])
         feed, state = make(server, 1, trades=False, mark_price=False)
+        gaps_before = counter("tickbot_book_gaps_total", venue="binance-usdm")
         async with supervised(feed, state, {0: "AKROUSDT"}) as (_sup, sink):
             await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT, "AKRO resynced")
         assert feed.stats.gaps == 1
@@ -114,7 +115,7 @@ async def test_dropped_message_resyncs_that_instrument() -> None:
         assert sink.violations == 0
         invalid = [r for r in sink.rows() if r["kind"] == EventKind.BOOK_INVALID]
         assert len(invalid) == 2  # one at connect, one for the gap
-        assert counter("tickbot_book_gaps_total", venue="binance-usdm") >= 1
+        assert counter("tickbot_book_gaps_total", venue="binance-usdm") == gaps_before + 1
 
 
 async def test_disconnect_mid_stream_reconnects_and_resyncs() -> None:
@@ -125,16 +126,15 @@ async def test_disconnect_mid_stream_reconnects_and_resyncs() -> None:
         server.script_for(PUBLIC, [first, second])
         serve_snapshots(server, AKROUSDT=[bn.snapshot_after("AKROUSDT", 70)])
         feed, state = make(server, 1, trades=False, mark_price=False)
+        labels = {"venue": "binance-usdm", "reason": "closed_by_server"}
+        reconnects_before = counter("tickbot_ws_reconnects_total", **labels)
         async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, sink):
             await eventually(lambda: len(server.connections_on(PUBLIC)) == 2, TIMEOUT)
             await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT, "resynced")
         assert "closed_by_server" in sup.status.end_reasons
         assert feed.stats.by_reason["connect"] == 2  # one per session
         assert sink.violations == 0
-        assert (
-            counter("tickbot_ws_reconnects_total", venue="binance-usdm", reason="closed_by_server")
-            >= 1
-        )
+        assert counter("tickbot_ws_reconnects_total", **labels) == reconnects_before + 1
 
 
 async def test_duplicates_out_of_order_and_garbage() -> None:

@@ -16,6 +16,7 @@ from bot.ingest.capture import ReplayStats, read_capture, read_header, replay_ca
 from bot.ingest.venues import build_feed
 from tests.support import binance as bn
 from tests.support.asyncutil import eventually
+from tests.support.ingest import captured_so_far
 from tests.support.shared import fixture_file
 from tests.support.venue_server import LoopbackVenue, RestRoute, hold, send
 
@@ -71,7 +72,12 @@ async def test_record_until_sigterm_then_replay(tmp_path: Path) -> None:
                 60.0,
                 "recorder connected and fetched the snapshot",
             )
-            await asyncio.sleep(0.5)  # let the frames arrive
+            # SIGTERM once everything sent is on disk: shutdown must then keep all of it
+            await eventually(
+                lambda: len(captured_so_far(out)) >= len(frames) + len(trades),
+                60.0,
+                "every frame recorded",
+            )
             proc.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(proc.communicate(), 30.0)
         finally:

@@ -23,6 +23,7 @@ from bot.ingest.capture import ReplayStats, read_capture, read_header, replay_ca
 from bot.ingest.venues import build_feed, venue
 from tests.support import bingx, bitget, bitmex, okx
 from tests.support.asyncutil import eventually
+from tests.support.ingest import captured_so_far
 from tests.support.shared import fixture_file
 from tests.support.venue_server import Action, LoopbackVenue, RestRoute, VenueProtocol, hold
 from tests.support.wsbook import Plugin, faulted_script, ticks
@@ -101,7 +102,12 @@ async def test_record_until_sigterm_then_replay(name: str, tmp_path: Path) -> No
             recording.result()  # raises what stopped it
         conn = server.connections[0]
         await eventually(lambda: case.plugin.book_subscriptions(conn) >= 1, 30.0, "subscribed")
-        await asyncio.sleep(0.3)  # the frames are in flight; SIGTERM must lose none of them
+        sent = set(case.frames)
+        await eventually(
+            lambda: sum(m in sent for m in captured_so_far(out)) >= len(case.frames),
+            30.0,
+            "every book frame recorded",
+        )  # then SIGTERM: shutdown must keep all of it
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(recording, 30.0) == 0
     head = read_header(out)

@@ -1,6 +1,6 @@
 """BingX swap test material: the real push frames, an ``@incrDepth`` sequence (the documented
 update, a full depth it applies to, and numbered updates after it: no real incrDepth capture
-exists, see PROTOCOLS.md 5.4), and the loopback protocol: every server frame is gzip-compressed
+exists, see docs/venues.md), and the loopback protocol: every server frame is gzip-compressed
 binary, the server pings with ``Ping`` and the client must answer ``Pong``."""
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from bot.adapters.base import MarketDataFeed
+from bot.ingest.capture import CaptureError, read_capture
 from bot.ingest.supervisor import FeedSupervisor, SupervisorOptions
 from tests.support.books import valid_books_uncrossed
 
@@ -83,3 +85,14 @@ async def supervised(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         assert supervisor_tasks() == [], "supervisor tasks leaked"
+
+
+def captured_so_far(out: Path) -> list[str | bytes]:
+    """Return the WebSocket messages a capture still being written holds on disk so far.
+
+    The recorder flushes every fraction of a second; the unfinished gzip tail is ignored.
+    """
+    msgs: list[str | bytes] = []
+    with contextlib.suppress(CaptureError):  # no file yet, or the end of what is flushed so far
+        msgs.extend(line.msg for line in read_capture(out) if line.ch == "ws")
+    return msgs

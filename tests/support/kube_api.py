@@ -72,11 +72,15 @@ class EmulatedLeaseApi:
         lease = self.leases.get((namespace, name))
         return None if lease is None else lease["spec"].get("holderIdentity")
 
-    def take_over(self, namespace: str, name: str, identity: str) -> None:
+    def take_over(
+        self, namespace: str, name: str, identity: str, duration_s: int | None = None
+    ) -> None:
         """Hand the Lease to another holder, freshly renewed (another instance won it)."""
         lease = self.leases[(namespace, name)]
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         lease["spec"].update(holderIdentity=identity, renewTime=now, acquireTime=now)
+        if duration_s is not None:
+            lease["spec"]["leaseDurationSeconds"] = duration_s
         lease["spec"]["leaseTransitions"] = lease["spec"].get("leaseTransitions", 0) + 1
         self._bump(lease)
 

@@ -1,4 +1,4 @@
-"""Binance USD-M futures: endpoints, stream names and limits (PROTOCOLS.md section 1).
+"""Binance USD-M futures: endpoints, stream names and limits (docs/venues.md, Binance).
 
 Since the 2026 split, high-frequency public data (``@depth``, ``@bookTicker``) is served on
 ``/public`` and regular market data (``@aggTrade``, ``@markPrice``) on ``/market``; user data on

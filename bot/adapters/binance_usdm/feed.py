@@ -123,18 +123,18 @@ class BinanceUsdmFeed(KernelBookFeed):
         """Parse one frame; depth diffs go straight from bytes to the book."""
         raw = data.encode() if isinstance(data, str) else data
         self.stats.messages += 1
-        r = _depth_update(
-            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res
-        )
+        r = _depth_update(  # bytes: a read-only uint8 buffer to numba (its stubs say ndarray)
+            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res  # type: ignore[arg-type]
+        )  # fmt: skip
         if r <= _ROWS_MASK:  # applied: the hot path ends here
             out.n = r
             return
         self._depth_status(r, raw, ts_local_ns, out, slow_ok=True)
 
     def _depth(self, raw: bytes, ts_local_ns: int, out: EventBuffer, *, slow_ok: bool) -> None:
-        r = _depth_update(
-            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res
-        )
+        r = _depth_update(  # bytes: a read-only uint8 buffer to numba (its stubs say ndarray)
+            raw, out.rows, out.n, self._sync, self._qty, self._state, ts_local_ns, self._res  # type: ignore[arg-type]
+        )  # fmt: skip
         if r <= _ROWS_MASK:
             out.n = r
             return
@@ -310,7 +310,7 @@ class BinanceUsdmFeed(KernelBookFeed):
         out.reserve(len(body) // 8 + 4)
         res = self._res
         n = snapshot.depth_snapshot(
-            body,
+            body,  # type: ignore[arg-type]  # bytes: a uint8 buffer to numba
             len(body),
             local,
             out.rows,

@@ -1,6 +1,6 @@
 """Binance USD-M book sync: one numba kernel from depthUpdate frame bytes to an updated book.
 
-The venue's rules (PROTOCOLS.md 1.3): buffer diffs, fetch a REST snapshot, drop diffs with
+The venue's rules (docs/venues.md, Binance): buffer diffs, fetch a REST snapshot, drop diffs with
 ``u < lastUpdateId``, the first applied diff must have ``U <= lastUpdateId <= u``, and every later
 diff must have ``pu`` equal to the previous diff's ``u``. ``depth_update`` does all of it for one
 frame without a Python object per level: it scans the JSON, checks the sequence, converts every

@@ -1,6 +1,6 @@
 """BingX book sync: ``@incrDepth`` (full depth, then updates numbered +1) or ``@depthN``.
 
-``incrDepth`` (PROTOCOLS.md 5.4): after subscribing, ``action: all`` carries the full depth and a
+``incrDepth`` (docs/venues.md): after subscribing, ``action: all`` carries the full depth and a
 ``lastUpdateId``; every ``action: update`` must carry exactly the previous ``lastUpdateId + 1``,
 otherwise the book is invalid and the stream is resubscribed (a fresh ``all``). Sizes "0.0000"
 delete a level. No real incrDepth sequence was available to test against (only the docs example):

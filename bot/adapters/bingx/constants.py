@@ -1,4 +1,4 @@
-"""BingX swap endpoints, streams and limits (PROTOCOLS.md section 5), as one declarative table."""
+"""BingX swap endpoints, streams and limits (docs/venues.md, BingX), as one declarative table."""
 
 from __future__ import annotations
 

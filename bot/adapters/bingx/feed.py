@@ -94,7 +94,7 @@ class BingxFeed(WsBookFeed):
         """Decompress and parse one frame into event rows; count and skip malformed input."""
         self.stats.messages += 1
         try:
-            text = gunzip_frame(data) if parse.is_gzip(data) else data
+            text = gunzip_frame(data) if isinstance(data, bytes) and parse.is_gzip(data) else data
         except FrameError:
             self.malformed("bingx_not_gzip", data)
             return

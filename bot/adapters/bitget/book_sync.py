@@ -1,6 +1,6 @@
 """Bitget book sync: ``books`` snapshot/update with ``seq``/``pseq`` and the CRC32 checksum.
 
-Rules (PROTOCOLS.md 4.3): a snapshot replaces the book; updates are applied with size "0"
+Rules (docs/venues.md, Bitget): a snapshot replaces the book; updates are applied with size "0"
 deleting a level, and after each message the CRC32 of the top 25 levels must match (0 means the
 venue sent none: ``books1/5/15`` and some snapshots). Sequence numbers are optional on v2: when
 an update carries ``pseq`` it must equal the last applied ``seq``; with ``seq`` alone it must

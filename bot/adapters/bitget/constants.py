@@ -1,4 +1,4 @@
-"""Bitget v2 endpoints, channels and limits (PROTOCOLS.md section 4), as one declarative table."""
+"""Bitget v2 endpoints, channels and limits (docs/venues.md, Bitget), as one declarative table."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """BitMEX ``orderBookL2`` sync: ``partial``, then ``insert``/``update``/``delete`` keyed by id.
 
-Rules (PROTOCOLS.md 6.3): ignore a symbol's rows until its ``partial``, which replaces the book.
+Rules (docs/venues.md): ignore a symbol's rows until its ``partial``, which replaces the book.
 Rows are keyed by (side, id); an ``insert`` brings price and size, an ``update`` a new size, a
 ``delete`` removes the row. Update and delete rows from before mid-2023 carry no price, so the
 price of every id is remembered from its partial/insert row (never derived from the id: BitMEX

@@ -1,4 +1,4 @@
-"""BitMEX endpoints, tables and limits (PROTOCOLS.md section 6), as one declarative table."""
+"""BitMEX endpoints, tables and limits (docs/venues.md, BitMEX), as one declarative table."""
 
 from __future__ import annotations
 

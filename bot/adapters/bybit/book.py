@@ -1,6 +1,6 @@
 """Bybit v5 book sync: one numba kernel from an ``orderbook.*`` frame to an updated book.
 
-Rules (PROTOCOLS.md 2.4): the first message after subscribing is ``type:"snapshot"``; a snapshot
+Rules (docs/venues.md): the first message after subscribing is ``type:"snapshot"``; a snapshot
 at any time (or a delta with ``u == 1``, a service restart) replaces the book; every delta must
 carry ``u == previous u + 1`` (contiguous in the real captures), otherwise it is a gap and the
 instrument resubscribes to get a new snapshot. Size ``"0"`` deletes a level. Key order differs

@@ -1,4 +1,4 @@
-"""Bybit v5 linear: endpoints, topics and limits (PROTOCOLS.md section 2)."""
+"""Bybit v5 linear: endpoints, topics and limits (docs/venues.md, Bybit)."""
 
 from __future__ import annotations
 

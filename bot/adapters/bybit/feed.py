@@ -129,8 +129,9 @@ class BybitFeed(KernelBookFeed):
     def _book(self, raw: bytes, ts_local_ns: int, out: EventBuffer, *, slow_ok: bool) -> None:
         out.reserve(len(raw) // 8 + 4)
         res = self._res
+        # the kernels read bytes as a read-only uint8 buffer (numba's stubs say ndarray)
         n = book.book_message(
-            raw,
+            raw,  # type: ignore[arg-type]
             len(raw),
             out.rows,
             out.n,

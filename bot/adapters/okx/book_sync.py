@@ -1,6 +1,6 @@
 """OKX book sync: ``books`` snapshot/update with seqId/prevSeqId and the CRC32 checksum.
 
-Rules (PROTOCOLS.md 3.4): a snapshot (``prevSeqId == -1``) replaces the book and sets the
+Rules (docs/venues.md, OKX): a snapshot (``prevSeqId == -1``) replaces the book and sets the
 sequence; each update's ``prevSeqId`` must equal the last applied ``seqId``, otherwise it is a
 gap. An update with ``seqId == prevSeqId`` and no levels is a heartbeat; an update whose
 ``seqId`` is smaller than its ``prevSeqId`` follows a sequence reset after maintenance and is

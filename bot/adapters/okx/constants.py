@@ -1,4 +1,4 @@
-"""OKX v5 endpoints, channels and limits (PROTOCOLS.md section 3), as one declarative table."""
+"""OKX v5 endpoints, channels and limits (docs/venues.md, OKX), as one declarative table."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from bot.core.dtypes import Liquidity, OrderStatus, RiskReason, Side
 from tests.unit.backtest.helpers import (
     ASK,
     BID,
+    BUY_TRADE,
     CANCEL,
     IOC,
     MARKET,
@@ -172,7 +173,7 @@ def test_accounting_identity_and_hand_computed_pnl() -> None:
             (3000, ASK, 104, 5),
             (3001, ASK, 101, 0),  # ask now 104
             (5000, BID, 102, 5),
-            (6000, BUY_TRADE_ROW := 4, 105, 50),  # trades through our ask at 104
+            (6000, BUY_TRADE, 105, 50),  # trades through our ask at 104
             (9000, BID, 100, 0),
         ]
     )
@@ -181,7 +182,6 @@ def test_accounting_identity_and_hand_computed_pnl() -> None:
         [(100, NEW, 1, 100, 4, 0, 0), (4000, NEW, -1, 104, 3, 0, 0)],
         maker_fee=-0.0001,
     )
-    assert BUY_TRADE_ROW == 4
     assert fills(bt) == [(2000, Side.BUY, 100, 4, MAKER), (6000, Side.SELL, 104, 3, MAKER)]
     p = pnl_parts(bt)
     assert p["realised_pnl_quote"] == pytest.approx((104 - 100) * 3 * QPTL)

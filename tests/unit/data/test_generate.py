@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,12 +22,25 @@ N = 20_000 if os.environ.get("NUMBA_DISABLE_JIT") == "1" else 300_000
 SMALL = GenerateParams(events=N, duration_s=1800 * N / 2_000_000)
 
 
-def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path):
+_OTHER_PROCESS = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+from bot.data.generate import GenerateParams, generate_file
+events, duration_s, out = int(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
+generate_file(out, GenerateParams(events=events, duration_s=duration_s), seed=11)
+"""
+
+
+def test_same_seed_same_bytes_in_another_process_other_seed_other_bytes(tmp_path: Path):
     params = replace(SMALL, events=min(N, 50_000))
     a = generate_file(tmp_path / "a.events", params, seed=11).read_bytes()
-    b = generate_file(tmp_path / "b.events", params, seed=11).read_bytes()
+    # another process (its own hash seed and global random state) must write the same file
+    argv = [str(params.events), repr(params.duration_s), str(tmp_path / "b.events")]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
+    subprocess.run([sys.executable, "-c", _OTHER_PROCESS, *argv], env=env, check=True)
     c = generate_file(tmp_path / "c.events", params, seed=12).read_bytes()
-    assert a == b
+    assert (tmp_path / "b.events").read_bytes() == a
     assert a != c
 
 

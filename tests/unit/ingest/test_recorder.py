@@ -26,6 +26,7 @@ from bot.ingest.capture import (
 )
 from bot.ingest.recorder import CaptureRecorder, CaptureWriter, header
 from tests.support import binance as bn
+from tests.support.asyncutil import eventually
 
 HEAD = header(
     "binance-usdm",
@@ -89,7 +90,7 @@ async def test_cancelled_recorder_writes_everything(tmp_path: Path) -> None:
     frames = bn.lines("depth_diff", "AKROUSDT")
     for k, f in enumerate(frames[:100]):
         rec.ws("/public/stream", f, k)
-    await asyncio.sleep(0.15)
+    await eventually(lambda: writer.lines == 100, 10.0, "the periodic flush wrote the first 100")
     for k, f in enumerate(frames[100:]):
         rec.ws("/public/stream", f, 100 + k)
     task.cancel()
