@@ -1,7 +1,9 @@
 """Core kernels: book level updates, the signal set, pre-trade risk, numba start-up.
 
 Every figure comes with a baseline measured in the same run:
-* book: a Python dict of levels plus a sorted price list (bisect), the usual hand-written book;
+* book: a Python dict of levels plus a sorted price list (bisect), the usual hand-written book,
+  and the fixed-window kernel the exact book replaced (``benchmarks/book_fixed_window.py``);
+  the drift figure against the same book with a touch that does not drift;
 * signals and risk: the same logic in plain Python;
 * start-up: first call with an empty numba cache (compilation) against a warm on-disk cache.
 Kernel figures are ns per item over blocks of items; median and p99 are across blocks.
@@ -22,8 +24,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from benchmarks import book_fixed_window as before
 from benchmarks.common import result, time_blocks
-from bot.core.book import apply_level, new_books
+from bot.core.book import DEFAULT_WINDOW, ST_MOVED, ST_RECENTRES, apply_level, new_books
+from bot.core.book_overflow import move_window
 from bot.core.dtypes import OrderAction, empty_intents
 from bot.core.nrt import borrow
 from bot.core.risk import check_intent, make_limits, new_risk, on_order_closed
@@ -83,19 +87,40 @@ def _apply_block(qty, state, sides, prices, sizes, start, stop):  # type: ignore
         apply_level(qty, state, 0, sides[k], prices[k], sizes[k])
 
 
+@njit(cache=True)
+def _apply_block_before(qty, state, sides, prices, sizes, start, stop):  # type: ignore[no-untyped-def]
+    qty, state = borrow(qty), borrow(state)
+    for k in range(start, stop):
+        before.apply_level(qty, state, 0, sides[k], prices[k], sizes[k])
+
+
+def _time_kernel(block_fn: Any, qty: np.ndarray, state: np.ndarray, deltas: Any) -> np.ndarray:
+    sides, prices, sizes = deltas
+    block_fn(qty, state, sides, prices, sizes, 0, BLOCK)  # compile + warm the arrays
+    n_blocks = len(sides) // BLOCK
+    return np.concatenate(
+        [
+            time_blocks(
+                lambda b: block_fn(qty, state, sides, prices, sizes, b * BLOCK, (b + 1) * BLOCK),
+                n_blocks,
+                BLOCK,
+            )
+            for _ in range(3)
+        ]
+    )
+
+
 def bench_book(levels: int) -> list[dict[str, Any]]:
     sides, prices, sizes = make_deltas(N_DELTAS, levels, seed=levels)
-    qty, state = new_books(1)
-    _apply_block(qty, state, sides, prices, sizes, 0, BLOCK)  # compile + warm the arrays
-    runs = [
-        time_blocks(
-            lambda b: _apply_block(qty, state, sides, prices, sizes, b * BLOCK, (b + 1) * BLOCK),
-            N_DELTAS // BLOCK,
-            BLOCK,
+    # the exact book and the fixed-window kernel it replaced, interleaved in one run
+    ours_runs, before_runs = [], []
+    for _ in range(2):
+        ours_runs.append(_time_kernel(_apply_block, *new_books(1), (sides, prices, sizes)))
+        before_runs.append(
+            _time_kernel(_apply_block_before, *before.new_books(1), (sides, prices, sizes))
         )
-        for _ in range(3)
-    ]
-    ours = np.concatenate(runs)
+    ours = np.concatenate(ours_runs)
+    was = np.concatenate(before_runs)
 
     # baseline: dict of levels + sorted list of prices per side
     n_base = 200_000
@@ -125,8 +150,98 @@ def bench_book(levels: int) -> list[dict[str, Any]]:
             "ns/update",
             "dict + sorted prices (Python)",
             float(np.median(base)),
-            updates=N_DELTAS * 3,
-        )
+            updates=N_DELTAS * 6,
+        ),
+        result(
+            f"book level update, {levels} levels/side, exact vs fixed window",
+            ours,
+            "ns/update",
+            "fixed-window kernel before issue 9",
+            float(np.median(was)),
+            note="same stream, same run; the old kernel dropped levels outside its window",
+        ),
+    ]
+
+
+@njit(cache=True)
+def _gen_drift(n, levels, windows, window, seed, sides, prices, sizes):  # type: ignore[no-untyped-def]
+    """Like ``_gen_deltas``, but the touch climbs ``windows`` windows over the stream and a
+    resting level is left behind every 1,000 updates (it lives in the overflow afterwards)."""
+    np.random.seed(seed)
+    boundary = 1 << 40
+    p_move = windows * window / n  # expected ticks climbed per update
+    p_level = 4.0 / levels
+    k = 0
+    while k < n:
+        if np.random.random() < p_move and k + 2 <= n:
+            sides[k], prices[k], sizes[k] = 1, boundary, 0
+            sides[k + 1], prices[k + 1], sizes[k + 1] = 0, boundary - levels, 0
+            boundary += 1
+            k += 2
+            continue
+        side = np.random.randint(0, 2)
+        offset = min(np.random.geometric(p_level) - 1, levels - 1)
+        if k % 1000 == 0:
+            offset = levels + np.random.randint(0, window)  # resting, beyond the active depth
+        sides[k] = side
+        prices[k] = boundary - 1 - offset if side == 0 else boundary + offset
+        sizes[k] = np.random.randint(1, 50)
+        k += 1
+
+
+def bench_book_drift(windows: int = 8) -> list[dict[str, Any]]:
+    """The touch drifts ``windows`` windows: the window follows, levels go to and from the
+    overflow; reports the amortised update and the cost of one window move."""
+    n = N_DELTAS
+    sides = np.empty(n, dtype=np.int64)
+    prices = np.empty(n, dtype=np.int64)
+    sizes = np.empty(n, dtype=np.int64)
+    _gen_drift(n, 20, windows, DEFAULT_WINDOW, 11, sides, prices, sizes)
+    _apply_block(*new_books(1), sides, prices, sizes, 0, BLOCK)  # compile
+    qty, state = new_books(1)
+    samples = time_blocks(  # one pass: a replay would jump the touch back to the start
+        lambda b: _apply_block(qty, state, sides, prices, sizes, b * BLOCK, (b + 1) * BLOCK),
+        n // BLOCK,
+        BLOCK,
+    )
+    moves = int(state[0, ST_RECENTRES])
+    carried = int(state[0, ST_MOVED])
+    _apply_block_before(*before.new_books(1), sides, prices, sizes, 0, BLOCK)  # compile
+    was_qty, was_state = before.new_books(1)
+    was = time_blocks(  # the fixed-window kernel on the same drift (it drops what it pushes off)
+        lambda b: _apply_block_before(
+            was_qty, was_state, sides, prices, sizes, b * BLOCK, (b + 1) * BLOCK
+        ),
+        n // BLOCK,
+        BLOCK,
+    )
+
+    # one move on its own: a quarter window up, then back, on the book the drift left behind
+    base = int(state[0, 0])
+    move_window(qty, state, 0, base)  # compile
+    times = []
+    for k in range(200):
+        shift = DEFAULT_WINDOW // 4 if k % 2 == 0 else -(DEFAULT_WINDOW // 4)
+        t0 = time.perf_counter_ns()
+        move_window(qty, state, 0, int(state[0, 0]) + shift)
+        times.append((time.perf_counter_ns() - t0) / 1e3)
+    levels_held = int(state[0, 3] + state[0, 4])
+    return [
+        result(
+            f"book update, touch drifting {windows} windows ({windows * DEFAULT_WINDOW:,} ticks)",
+            samples,
+            "ns/update",
+            "fixed-window kernel before issue 9, same stream",
+            float(np.median(was)),
+            window_moves=moves,
+            levels_carried=carried,
+        ),
+        result(
+            f"book window move, W/4 ({DEFAULT_WINDOW // 4:,} ticks), {levels_held:,} levels held",
+            times,
+            "us/move",
+            note=f"{moves} moves per drift of {windows} windows, {carried:,} levels carried",
+        ),
     ]
 
 
@@ -391,6 +506,7 @@ def run() -> list[dict[str, Any]]:
     return [
         *bench_book(20),
         *bench_book(1000),
+        *bench_book_drift(),
         *bench_signals(),
         *bench_risk(),
         *bench_startup(),

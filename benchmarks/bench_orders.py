@@ -9,9 +9,12 @@ sha256).digest()`` over the exact bytes that venue signs for that order. Target:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import statistics
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -123,9 +126,131 @@ def _bench(
     return row
 
 
+def _bench_ws(name: str, make: Callable[[], Any], symbol: str, rest_us: float) -> dict[str, Any]:
+    """Intent -> WebSocket order frame. Binance signs each frame: its baseline is the HMAC
+    floor over the sorted parameter string. Bybit's connection is authenticated once, the frame
+    carries no signature: its baseline is the same venue's signed REST request."""
+    entry = make()
+    orders = _orders(symbol)
+    build = entry.build_ws_submit
+    for o in orders:
+        build(o)
+
+    def ours(_block: int) -> None:
+        for o in orders:
+            build(o)
+
+    ours_ns = time_blocks(ours, N_BLOCKS, PER_BLOCK)
+    if name != "binance-usdm":
+        return result(
+            f"orders: {name} intent -> WebSocket frame",
+            ours_ns / 1000,
+            "us/order",
+            baseline_name="its REST request",
+            baseline_median=rest_us,
+        )
+    key = SECRET.encode()
+    payloads = []
+    for o in orders:
+        params = json.loads(build(o)[1])["params"]
+        params.pop("signature")
+        payloads.append("&".join(f"{k}={params[k]}" for k in sorted(params)).encode())
+
+    def floor(_block: int) -> None:
+        for p in payloads:
+            hmac.new(key, p, hashlib.sha256).digest()
+
+    floor_ns = time_blocks(floor, N_BLOCKS, PER_BLOCK)
+    floor_us = float(sorted(floor_ns)[len(floor_ns) // 2]) / 1000
+    row = result(
+        f"orders: {name} intent -> signed WebSocket frame",
+        ours_ns / 1000,
+        "us/order",
+        baseline_name="hmac floor",
+        baseline_median=floor_us,
+    )
+    row["ratio_to_floor"] = row["median"] / floor_us
+    return row
+
+
+ROUND_TRIPS = 400
+WARM_TRIPS = 50
+
+
+async def _loopback(venue: str, transport: str) -> tuple[list[float], list[float]]:
+    """Submit -> socket write and submit -> reply on a loopback venue (same process)."""
+    from tests.support.order_venue import Filters, OrderVenueServer
+    from tests.support.order_venues.binance import BinancePlugin
+    from tests.support.order_venues.bybit import BybitPlugin
+
+    plugin = BinancePlugin() if venue == "binance-usdm" else BybitPlugin()
+    async with OrderVenueServer(plugin, {"BTCUSDT": Filters("0.1", "0.001")}) as server:
+        if venue == "binance-usdm":
+            entry: Any = BinanceOrderEntry(
+                server.credentials,
+                base_url=server.base_url,
+                transport=transport,  # type: ignore[arg-type]
+                ws_api_url=server.ws_url + "/ws-fapi/v1",
+            )
+        else:
+            entry = BybitOrderEntry(
+                server.credentials,
+                base_url=server.base_url,
+                transport=transport,  # type: ignore[arg-type]
+                ws_trade_url=server.ws_url + "/v5/trade",
+            )
+        await entry.sync_clock()
+        write_us: list[float] = []
+        trip_us: list[float] = []
+        try:
+            for i in range(WARM_TRIPS + ROUND_TRIPS):
+                order = OrderRequest(f"rt{transport}{i:07d}", "BTCUSDT", Side.BUY, "0.013", "100.1")
+                written: list[int] = []
+                t0 = time.monotonic_ns()
+                await entry.submit(order, on_write=written.append)
+                t1 = time.monotonic_ns()
+                if i >= WARM_TRIPS:
+                    write_us.append((written[0] - t0) / 1000)
+                    trip_us.append((t1 - t0) / 1000)
+        finally:
+            await entry.close()
+    return write_us, trip_us
+
+
+def _transport_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for venue in ("binance-usdm", "bybit"):
+        rest_write, rest_trip = asyncio.run(_loopback(venue, "rest"))
+        ws_write, ws_trip = asyncio.run(_loopback(venue, "ws"))
+        rest_write_med, rest_trip_med = statistics.median(rest_write), statistics.median(rest_trip)
+        rows.append(
+            result(
+                f"orders: {venue} WS submit -> socket write",
+                ws_write,
+                "us/order",
+                baseline_name="REST",
+                baseline_median=rest_write_med,
+            )
+        )
+        rows.append(
+            result(
+                f"orders: {venue} WS loopback round trip",
+                ws_trip,
+                "us/order",
+                baseline_name="REST",
+                baseline_median=rest_trip_med,
+            )
+        )
+    return rows
+
+
 def run() -> list[dict[str, Any]]:
-    """One row per venue: median/p99 µs per order and the HMAC floor measured alongside."""
-    return [_bench(*v) for v in VENUES]
+    """Per venue: µs per signed order next to the HMAC floor; the WebSocket frames; and, for
+    the venues with WebSocket order entry, REST against WebSocket on a loopback venue."""
+    rows = [_bench(*v) for v in VENUES]
+    rest = {v[0]: r["median"] for v, r in zip(VENUES, rows, strict=True)}
+    rows += [_bench_ws(*v[:3], rest[v[0]]) for v in VENUES if v[0] in ("binance-usdm", "bybit")]
+    return rows + _transport_rows()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID, check_book
+from bot.core.book import (
+    NO_ASK,
+    NO_BID,
+    ST_BEST_ASK,
+    ST_BEST_BID,
+    check_book,
+    level_qty,
+    next_level,
+)
 from bot.core.strategy_api import ISTATE_HALTED, emit_cancel, emit_new
 
 BUY, SELL = 1, -1
@@ -85,29 +93,24 @@ def sweep_price(
 ) -> int:
     """Return the worst price a taker ``side`` order of ``qty_lot`` reaches, or 0 if the best
     ``levels`` levels of the opposite side do not hold that much (depth does not cover it)."""
-    base = book_state[inst, ST_BASE]
-    window = book_qty.shape[2]
     if side == BUY:
         px = book_state[inst, ST_BEST_ASK]
         if px == NO_ASK:
             return 0
-        opp, step = 1, 1
+        opp, end = 1, NO_ASK
     else:
         px = book_state[inst, ST_BEST_BID]
         if px == NO_BID:
             return 0
-        opp, step = 0, -1
-    i = px - base
+        opp, end = 0, NO_BID
     left = qty_lot
     seen = 0
-    while 0 <= i < window and seen < levels:
-        q = book_qty[inst, opp, i]
-        if q > 0:
-            seen += 1
-            left -= q
-            if left <= 0:
-                return base + i
-        i += step
+    while px != end and seen < levels:
+        seen += 1
+        left -= level_qty(book_qty, book_state, inst, opp, px)
+        if left <= 0:
+            return px
+        px = next_level(book_qty, book_state, inst, opp, px)
     return 0
 
 
@@ -122,7 +125,4 @@ def touch_qty(book_qty: np.ndarray, book_state: np.ndarray, inst: int, book_side
         px = book_state[inst, ST_BEST_ASK]
         if px == NO_ASK:
             return 0
-    i = px - book_state[inst, ST_BASE]
-    if i < 0 or i >= book_qty.shape[2]:
-        return 0
-    return book_qty[inst, book_side, i]
+    return level_qty(book_qty, book_state, inst, book_side, px)

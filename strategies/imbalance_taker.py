@@ -26,7 +26,7 @@ import msgspec
 import numpy as np
 from numba import njit
 
-from bot.core.book import ST_BASE, ST_BEST_ASK, ST_BEST_BID, depth_sum
+from bot.core.book import ST_BEST_ASK, ST_BEST_BID, depth_sum, level_qty
 from bot.core.strategy_api import ISTATE_WAKE_NS, emit_new
 from strategies._kernels import BUY, IOC, REDUCE_ONLY, SELL, WAKE_TIMER, can_trade, live_orders
 
@@ -141,9 +141,8 @@ def decide(
     levels = int(params[P_LEVELS])
     total_bid = depth_sum(book_qty, book_state, me, 0, levels)
     total_ask = depth_sum(book_qty, book_state, me, 1, levels)
-    base = book_state[me, ST_BASE]
-    bid_qty = book_qty[me, 0, bid - base]
-    ask_qty = book_qty[me, 1, ask - base]
+    bid_qty = level_qty(book_qty, book_state, me, 0, bid)
+    ask_qty = level_qty(book_qty, book_state, me, 1, ask)
     imbalance = (total_bid - total_ask) / (total_bid + total_ask)
     dev = (bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty) - mid
     fstate[F_IMBALANCE] = imbalance

@@ -116,7 +116,11 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class AmendRequest:
-    """Change price and/or size of a resting order, keeping its client order id."""
+    """Change price and/or size of a resting order, keeping its client order id.
+
+    ``qty`` is the new total order quantity (filled part included), as Binance's modify and
+    OKX's ``newSz`` take it; None keeps the size, and a None ``price`` keeps the price.
+    """
 
     client_order_id: str
     symbol: str
@@ -209,6 +213,14 @@ class Capabilities:
     max_client_id_len: int
 
 
+@dataclass(frozen=True, slots=True)
+class StreamConnected:
+    """Yielded by ``UserStream.reports`` each time the stream is connected, logged in and
+    subscribed: the router reconciles with REST then, so nothing between two sessions is lost."""
+
+    ts_local_ns: int = 0
+
+
 class OrderEntry(Protocol):
     """Signed order entry for one venue account. Every method may raise ``AdapterError``s."""
 
@@ -249,10 +261,12 @@ class OrderEntry(Protocol):
 class UserStream(Protocol):
     """The venue's private stream: order updates and fills, in the order the venue sent them.
 
-    Iteration ends (or raises ``RetryableError``) when the connection is lost; the router then
-    reconciles before trusting the stream again.
+    Each call of ``reports`` opens one session and first yields ``StreamConnected`` once it is
+    subscribed. Iteration ends (or raises ``RetryableError``) when the connection is lost; the
+    router calls ``reports`` again (with backoff) and reconciles on the next ``StreamConnected``
+    (a stream that never yields it is reconciled a moment after each session starts).
     """
 
-    def reports(self) -> AsyncIterator[OrderReport | FillReport]: ...
+    def reports(self) -> AsyncIterator[OrderReport | FillReport | StreamConnected]: ...
 
     async def close(self) -> None: ...

@@ -47,7 +47,7 @@ from bot.backtest.sim_types import (
     kernel,
 )
 from bot.core import book
-from bot.core.book import NO_ASK, NO_BID, ST_BASE, ST_BEST_ASK, ST_BEST_BID
+from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID
 
 apply_level = fast(book.apply_level)
 clear_book = fast(book.clear_book)
@@ -247,39 +247,28 @@ def take(
     side = o["side"]
     market = (o["flags"] & _MARKET) != 0
     opp = 1 if side == 1 else 0
-    window = xqty.shape[2]
-    base = xstate[inst, ST_BASE]
     if side == 1:
         px = xstate[inst, ST_BEST_ASK]
-        if px == NO_ASK:
-            return
+        end = NO_ASK
     else:
         px = xstate[inst, ST_BEST_BID]
-        if px == NO_BID:
-            return
-    i = px - base
+        end = NO_BID
     steps = 0
-    while 0 <= i < window and o["leaves_lot"] > 0 and steps < 256:
-        px = base + i
+    while px != end and o["leaves_lot"] > 0 and steps < 256:
         if not market and (px > o["price_tick"] if side == 1 else px < o["price_tick"]):
             break
-        avail = xqty[inst, opp, i]
-        if avail > 0:
-            q = min(avail, o["leaves_lot"])
-            fill(vs, o, px, q, _TAKER, resp, lat_out, vinst, acct, iacct, fills)
-            apply_level(xqty, xstate, inst, opp, px, avail - q)
-            base = xstate[inst, ST_BASE]  # unchanged unless the book re-centred
-            i = px - base
-            steps += 1
-        i += 1 if side == 1 else -1
+        avail = book.level_qty(xqty, xstate, inst, opp, px)
+        nxt = book.next_level(xqty, xstate, inst, opp, px)
+        q = min(avail, o["leaves_lot"])
+        fill(vs, o, px, q, _TAKER, resp, lat_out, vinst, acct, iacct, fills)
+        apply_level(xqty, xstate, inst, opp, px, avail - q)
+        steps += 1
+        px = nxt
 
 
 @inline_kernel
 def level_at(xqty: np.ndarray, xstate: np.ndarray, inst: int, side_idx: int, px: int) -> int:
-    idx = px - xstate[inst, ST_BASE]
-    if idx < 0 or idx >= xqty.shape[2]:
-        return 0
-    return xqty[inst, side_idx, idx]
+    return book.level_qty(xqty, xstate, inst, side_idx, px)
 
 
 @inline_kernel

@@ -104,6 +104,7 @@ async def _record(
         symbols={k: s.symbol for k, s in enumerate(specs)},
         options=SupervisorOptions(),
         tap=recorder,
+        wall_ns=recorder.clock,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -77,20 +77,25 @@ def sign(
     full = f"{path}?{query}" if query else path
     headers: dict[str, str]
     if venue in ("binance-usdm", "bingx"):
+        query = _with_timestamp(query, body, ts_ms)
         if venue == "binance-usdm":
-            from bot.adapters.binance_usdm.orders import REST_URLS
+            from bot.adapters.binance_usdm.orders import REST_URLS as BINANCE_URLS
             from bot.adapters.binance_usdm.signing import BinanceSigner
 
-            signer: Any = BinanceSigner(creds)  # the two signers share this interface
+            binance = BinanceSigner(creds)
+            signature, base, headers = (
+                binance.signature(query + body),
+                BINANCE_URLS,
+                binance.headers,
+            )
         else:
-            from bot.adapters.bingx.orders import REST_URLS
+            from bot.adapters.bingx.orders import REST_URLS as BINGX_URLS
             from bot.adapters.bingx.signing import BingxSigner
 
-            signer = BingxSigner(creds)
-        query = _with_timestamp(query, body, ts_ms)
-        signature = signer.signature(query + body)
-        url = f"{REST_URLS[environment]}{path}?{query}&signature={signature}"
-        headers = dict(signer.headers)
+            bingx = BingxSigner(creds)
+            signature, base, headers = bingx.signature(query + body), BINGX_URLS, bingx.headers
+        url = f"{base[environment]}{path}?{query}&signature={signature}"
+        headers = dict(headers)
     elif venue == "bybit":
         from bot.adapters.bybit.orders import REST_URLS
         from bot.adapters.bybit.signing import BybitSigner

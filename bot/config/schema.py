@@ -39,6 +39,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 import yaml
 
+from bot.config.trading import ExecutionSection
+
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -243,6 +245,7 @@ class StrategyConfig(_Struct, frozen=True):
     journal: JournalSection = msgspec.field(default_factory=JournalSection)
     lease: LeaseSection = msgspec.field(default_factory=LeaseSection)
     runtime: RuntimeSection = msgspec.field(default_factory=RuntimeSection)
+    execution: ExecutionSection = msgspec.field(default_factory=ExecutionSection)
 
 
 def _path_of(e: msgspec.ValidationError) -> str:

@@ -42,6 +42,24 @@ class EventKind(IntEnum):
     """Funding rate in units of 1e-9 in ``aux``; ``ts_exch_ns`` is the venue's event time."""
     BOOK_INVALID = 11
     """The feed lost sync for this instrument: stop quoting it until a snapshot arrives."""
+    INDEX_PRICE = 12
+    """Index price in ticks (nearest tick, as ``MARK_PRICE``; ``qty_lot`` unused)."""
+    OPEN_INTEREST = 13
+    """Open interest in lots (nearest lot) in ``qty_lot``."""
+    BAR_OPEN = 14
+    """A candle's open price (``ts_exch_ns`` its open time, ``ts_local_ns`` its close time);
+    the ``BAR_HIGH``, ``BAR_LOW`` and ``BAR_CLOSE`` rows of the same candle follow."""
+    BAR_HIGH = 15
+    """A candle's high price."""
+    BAR_LOW = 16
+    """A candle's low price."""
+    BAR_CLOSE = 17
+    """A candle's close price; ``qty_lot`` its volume, ``aux`` the taker-buy volume (lots),
+    ``seq`` its trade count."""
+    DEPTH_BAND = 18
+    """Cumulative size within a band around the mid (Binance ``bookDepth``): ``seq`` the band in
+    units of 1e-6 percent (negative: bids), ``qty_lot`` the size (nearest lot), ``aux`` the
+    notional in units of 1e-6 of the quote asset. Not a book level."""
 
 
 class EventFlag(IntFlag):
@@ -151,6 +169,15 @@ class VenueId(IntEnum):
     BITGET = 4
     BINGX = 5
     BITMEX = 6
+    # data-only sources: historical files of markets tickbot reads but does not trade
+    BINANCE_SPOT = 7
+    BINANCE_COINM = 8
+    DERIBIT = 9
+    HUOBI_DM_SWAP = 10
+    BYBIT_SPOT = 11
+    OKX_SPOT = 12
+    COINBASE = 13
+    KRAKEN = 14
 
     @property
     def label(self) -> str:
@@ -175,7 +202,18 @@ VENUE_NAMES: dict[VenueId, str] = {
     VenueId.BITGET: "bitget",
     VenueId.BINGX: "bingx",
     VenueId.BITMEX: "bitmex",
+    VenueId.BINANCE_SPOT: "binance-spot",
+    VenueId.BINANCE_COINM: "binance-coinm",
+    VenueId.DERIBIT: "deribit",
+    VenueId.HUOBI_DM_SWAP: "huobi-dm-swap",
+    VenueId.BYBIT_SPOT: "bybit-spot",
+    VenueId.OKX_SPOT: "okx-spot",
+    VenueId.COINBASE: "coinbase",
+    VenueId.KRAKEN: "kraken",
 }
+
+DATA_ONLY_VENUES = frozenset(v for v in VenueId if v >= VenueId.BINANCE_SPOT)
+"""Venues of historical data only: valid in instrument specs and event files, never traded."""
 
 EVENT_DTYPE = np.dtype(
     [

@@ -33,14 +33,15 @@ import numpy as np
 from numba import njit
 
 from bot.core.book import (
+    ASK,
+    BID,
     NO_ASK,
     NO_BID,
-    ST_ASK_LEVELS,
-    ST_BASE,
     ST_BEST_ASK,
     ST_BEST_BID,
-    ST_BID_LEVELS,
     ST_VALID,
+    depth_sum,
+    level_qty,
 )
 
 SIG_MID_TICK = 0
@@ -142,36 +143,18 @@ def update_book_signals(
     if bid == NO_BID or ask == NO_ASK or bid >= ask or book_state[inst, ST_VALID] == 0:
         sig[inst, SIG_VALID] = 0.0
         return
-    base = book_state[inst, ST_BASE]
-    bid_qty = qty[inst, 0, bid - base]
-    ask_qty = qty[inst, 1, ask - base]
+    bid_qty = level_qty(qty, book_state, inst, BID, bid)
+    ask_qty = level_qty(qty, book_state, inst, ASK, ask)
     mid = 0.5 * (bid + ask)
     sig[inst, SIG_VALID] = 1.0
     sig[inst, SIG_MID_TICK] = mid
     sig[inst, SIG_SPREAD_TICK] = ask - bid
     sig[inst, SIG_MICRO_TICK] = (bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty)
 
-    # top-N imbalance: walk each side from the touch
+    # top-N imbalance: the best N levels of each side, window and overflow alike
     levels = int(params[P_LEVELS])
-    window = qty.shape[2]
-    total_bid = 0
-    count = 0
-    limit = min(levels, book_state[inst, ST_BID_LEVELS])  # never scan past the last level
-    i = bid - base
-    while i >= 0 and count < limit:
-        if qty[inst, 0, i] != 0:
-            total_bid += qty[inst, 0, i]
-            count += 1
-        i -= 1
-    total_ask = 0
-    count = 0
-    limit = min(levels, book_state[inst, ST_ASK_LEVELS])
-    i = ask - base
-    while i < window and count < limit:
-        if qty[inst, 1, i] != 0:
-            total_ask += qty[inst, 1, i]
-            count += 1
-        i += 1
+    total_bid = depth_sum(qty, book_state, inst, BID, levels)
+    total_ask = depth_sum(qty, book_state, inst, ASK, levels)
     sig[inst, SIG_IMBALANCE] = (total_bid - total_ask) / (total_bid + total_ask)
 
     # EWMA volatility of mid log-returns, as a variance rate

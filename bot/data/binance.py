@@ -12,9 +12,9 @@ Follows the rules in ``docs/input-data.md`` (Binance public data):
 The files carry no symbol: it comes from ``--symbol``, else from the official file name
 (``BTCUSDT-aggTrades-2023-05.csv``), else from a single-instrument spec list. They carry no
 receive time either: ``ts_local_ns`` is the exchange time plus ``feed_latency_ns``. bookTicker
-rows (best bid/ask) become a one-level book: ``BOOK_CLEAR`` before the first row, then per row
-the changed best levels (the old best deleted when its price moved), ``ts_exch_ns`` the
-transaction time and ``ts_local_ns`` the event (send) time plus the feed latency.
+rows (best bid/ask) become ``BBO_BID``/``BBO_ASK`` rows, never book rows (a BBO stream must not
+write into an L2 book of the same instrument); ``ts_exch_ns`` is the transaction time and
+``ts_local_ns`` the event (send) time plus the feed latency.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ from bot.data.csvscan import (
 )
 from bot.data.merge import external_sort
 from bot.data.resolve import Resolver
+from bot.data.source import Counts
 
 DATASETS = ("trades", "aggTrades", "bookTicker")
 _FILE_NAME = re.compile(r"^([A-Z0-9_]+)-(trades|aggTrades|bookTicker)-\d{4}-\d{2}")
@@ -107,7 +108,7 @@ def _headless_layout(first: list[str]) -> Layout:
 
 def detect_layout(first_line: bytes) -> Layout:
     """Return the layout of a Binance CSV from its first line; raise ``ValueError`` if unknown."""
-    text = first_line.decode("utf-8", "replace").strip()
+    text = first_line.decode("utf-8", "replace").lstrip("\ufeff").strip()
     fields = text.split(",")
     if text[:1].isdigit():
         return _headless_layout(fields)
@@ -129,6 +130,8 @@ def symbol_from_name(path: Path) -> tuple[str, str] | None:
 
 @njit(cache=True, nogil=True)
 def _time_ns(value):
+    if value >= 100_000_000_000_000_000:
+        return value  # ns
     return value * 1000 if value >= 100_000_000_000_000 else value * 1_000_000
 
 
@@ -190,42 +193,6 @@ def _scan(buf, pos, line, ticker, ncols, cols, inst, venue, grid, latency, out, 
     return r, pos, line, 0, -1
 
 
-@njit(cache=True, nogil=True)
-def _ticker_to_book(rows, out, best, started):
-    """Turn sorted BBO_BID/BBO_ASK rows into one-level book rows; return the count."""
-    r = 0
-    for i in range(rows.shape[0]):
-        inst = rows[i]["instrument"]
-        side = rows[i]["kind"] - 7
-        flags = 0
-        if started[inst] == 0:
-            out[r] = rows[i]
-            out[r]["kind"] = 3
-            out[r]["flags"] = 1
-            out[r]["price_tick"] = 0
-            out[r]["qty_lot"] = 0
-            r += 1
-            started[inst] = 1
-        if started[inst] <= 2:  # the first bid and ask rebuild the book: snapshot rows
-            flags = 1
-            started[inst] += 1
-        price = rows[i]["price_tick"]
-        old = best[inst, side]
-        if old != 0 and old != price:
-            out[r] = rows[i]
-            out[r]["kind"] = 1 + side
-            out[r]["flags"] = flags
-            out[r]["price_tick"] = old
-            out[r]["qty_lot"] = 0
-            r += 1
-        out[r] = rows[i]
-        out[r]["kind"] = 1 + side
-        out[r]["flags"] = flags
-        r += 1
-        best[inst, side] = price if rows[i]["qty_lot"] > 0 else 0
-    return r
-
-
 @dataclass
 class BinanceReader:
     """Stream one Binance CSV file as event chunks, sorted by (time, id)."""
@@ -238,6 +205,7 @@ class BinanceReader:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     rows: int = 0
     tmp_dir: Path | None = None
+    counts: Counts = field(default_factory=Counts)
     """Where sorted runs of large files are spilled (the output's directory)."""
 
     @classmethod
@@ -249,6 +217,7 @@ class BinanceReader:
         symbol: str | None,
         feed_latency_ns: int = 0,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        instrument: int | None = None,
     ) -> BinanceReader:
         """Detect the layout and symbol of ``path``; check them against ``dataset``."""
         try:
@@ -257,15 +226,18 @@ class BinanceReader:
             raise ConvertError(f"{path}:1: {e}") from None
         if dataset is not None and layout.dataset != dataset:
             raise ConvertError(f"{path}: looks like Binance {layout.dataset}, not {dataset}")
-        named = symbol_from_name(path)
-        if symbol is None and named is not None:
-            symbol = named[0]
-        if symbol is None and len(resolver.specs) == 1:
-            symbol = resolver.specs[0].symbol
-        if symbol is None:
-            raise ConvertError(f"{path}: cannot tell the symbol from the file name; pass --symbol")
-        inst = resolver.resolve(symbol, str(path))
-        return cls(path, layout, inst, resolver, feed_latency_ns, chunk_bytes)
+        if instrument is None:
+            named = symbol_from_name(path)
+            if symbol is None and named is not None:
+                symbol = named[0]
+            if symbol is None and len(resolver.specs) == 1:
+                symbol = resolver.specs[0].symbol
+            if symbol is None:
+                raise ConvertError(
+                    f"{path}: cannot tell the symbol from the file name; pass --symbol"
+                )
+            instrument = resolver.resolve(symbol, str(path))
+        return cls(path, layout, instrument, resolver, feed_latency_ns, chunk_bytes)
 
     @property
     def data_type(self) -> str:
@@ -306,18 +278,9 @@ class BinanceReader:
                 raise scan_error(
                     self.path, line, text, status, fld, lay.names, res.grid_text(inst, price)
                 )
-            self.rows += r
+            self.rows += r // 2 if ticker else r  # a bookTicker line is two rows
             yield out[:r]
 
     def chunks(self) -> Iterator[np.ndarray]:
         """Yield event chunks in replay order; raise ``ConvertError`` on bad input."""
-        ordered = external_sort(self._parsed(), self.tmp_dir or Path(tempfile.gettempdir()))
-        if self.layout.dataset != "bookTicker":
-            yield from ordered
-            return
-        best = np.zeros((len(self.resolver.specs), 2), dtype=np.int64)
-        started = np.zeros(len(self.resolver.specs), dtype=np.int64)
-        for chunk in ordered:
-            out = np.zeros(2 * chunk.shape[0] + 1, dtype=EVENT_DTYPE)
-            r = _ticker_to_book(chunk, out, best, started)
-            yield out[:r]
+        yield from external_sort(self._parsed(), self.tmp_dir or Path(tempfile.gettempdir()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+import zlib
 from collections.abc import Iterator
 from enum import IntEnum
 from pathlib import Path
@@ -21,6 +22,8 @@ import numpy as np
 from numba import njit
 
 DEFAULT_CHUNK_BYTES = 8 << 20
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte-order mark some editors write at the start of a CSV."""
 
 
 class ScanStatus(IntEnum):
@@ -64,8 +67,8 @@ def read_first_line(path: Path) -> bytes:
     """Return the first line of a (possibly compressed) file, without its line end."""
     with open_text_binary(path) as f:
         try:
-            line = f.readline(1 << 16)
-        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+            line = f.readline(1 << 16).removeprefix(BOM)
+        except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as e:
             raise ConvertError(f"{path}: cannot read ({e})") from None
     return line.rstrip(b"\r\n")
 
@@ -87,10 +90,12 @@ def iter_line_blocks(
         while True:
             try:
                 block = f.read(chunk_bytes)
-            except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as e:
+            except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as e:
                 raise ConvertError(f"{path}: corrupt or truncated input ({e})") from None
             if not block:
                 break
+            if line_no == 1 + skip_lines and not carry and block.startswith(BOM):
+                block = block[len(BOM) :]  # a UTF-8 byte-order mark is not data
             data = carry + block
             cut = data.rfind(b"\n") + 1
             if cut == 0:

@@ -6,7 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.book import DEFAULT_WINDOW, apply_events, depth, new_books
+from bot.core.book import (
+    DEFAULT_OVERFLOW,
+    DEFAULT_WINDOW,
+    ST_DROPPED,
+    BookStatus,
+    apply_events,
+    depth,
+    new_books,
+)
 from bot.core.dtypes import EventKind
 from bot.data.eventfile import EventFile
 
@@ -79,10 +87,15 @@ def book_at(
     end = events.shape[0]
     if at_ns is not None:
         end = int(np.searchsorted(events["ts_local_ns"], at_ns, side="right"))
-    qty, state = new_books(len(opened.instruments), DEFAULT_WINDOW)
-    counts = np.zeros(4, dtype=np.int64)
-    for part in opened.iter_chunks(0, end, SCAN_ROWS):
-        apply_events(qty, state, part, counts)
+    overflow = DEFAULT_OVERFLOW
+    while True:  # exact at any depth: a replay that fills the overflow is re-run with more room
+        qty, state = new_books(len(opened.instruments), DEFAULT_WINDOW, overflow)
+        counts = np.zeros(len(BookStatus), dtype=np.int64)
+        for part in opened.iter_chunks(0, end, SCAN_ROWS):
+            apply_events(qty, state, part, counts)
+        if state[instrument, ST_DROPPED] == 0:
+            break
+        overflow *= 4
     spec = opened.instruments[instrument]
     tick, lot = spec.tick, spec.lot
     sides = []

@@ -12,13 +12,22 @@ from bot.data.csvscan import ConvertError
 
 TARDIS_EXCHANGE_VENUES: dict[str, str] = {
     "binance-futures": "binance-usdm",
+    "binance": "binance-spot",
+    "binance-delivery": "binance-coinm",
+    "deribit": "deribit",
+    "huobi-dm-swap": "huobi-dm-swap",
+    "bybit-spot": "bybit-spot",
+    "okex": "okx-spot",
+    "coinbase": "coinbase",
+    "kraken": "kraken",
     "bybit": "bybit",
     "okex-swap": "okx",
     "okex-futures": "okx",
     "bitget-futures": "bitget",
     "bitmex": "bitmex",
 }
-"""tardis.dev exchange ids whose tickbot venue is known (used when a symbol is on several)."""
+"""tardis.dev exchange ids and the tickbot venue ids they map to (data-only venues included),
+so that spot and derivatives of one symbol from one source are told apart."""
 
 
 @dataclass
@@ -45,16 +54,20 @@ class Resolver:
         """Return the known instruments, for error messages."""
         return ", ".join(f"{s.venue}:{s.symbol}" for s in self.specs) or "none"
 
-    def resolve(self, symbol: str, where: str, exchange: str | None = None) -> int:
-        """Return the id of ``symbol`` (on ``exchange`` when given); raise if unknown."""
+    def resolve(
+        self, symbol: str, where: str, exchange: str | None = None, venue: str | None = None
+    ) -> int:
+        """Return the id of ``symbol`` on the venue ``exchange`` (a tardis id) or ``venue``
+        names, when the symbol is on several; raise if unknown or ambiguous."""
         if not self.specs:
             raise ConvertError(
                 f"{where}: the input carries no instrument specs; "
                 "pass --instruments SPECS.json|yaml with tick_size and lot_size"
             )
         hits = [i for i, s in enumerate(self.specs) if s.symbol == symbol]
-        if len(hits) > 1 and exchange is not None:
-            venue = TARDIS_EXCHANGE_VENUES.get(exchange)
+        if venue is None and exchange is not None:
+            venue = TARDIS_EXCHANGE_VENUES.get(exchange, exchange)
+        if len(hits) > 1 and venue is not None:
             hits = [i for i in hits if self.specs[i].venue == venue]
         if len(hits) == 1:
             return hits[0]
@@ -64,7 +77,10 @@ class Resolver:
                 f"{where}: unknown instrument {what}; add it to --instruments (known: "
                 f"{self.known()})"
             )
-        raise ConvertError(f"{where}: instrument {what} is ambiguous in --instruments")
+        raise ConvertError(
+            f"{where}: instrument {what} is on several venues in --instruments "
+            f"({self.known()}); name the market in the path (spot, um, cm) or keep one"
+        )
 
     def grid_text(self, instrument: int, price: bool) -> str:
         """Return ``'tick 0.1 of BTCUSDT'``-style text for error messages."""

@@ -132,10 +132,27 @@ class CaptureWriter:
         self._close()
 
 
+class AnchoredClock:
+    """Wall-clock ns that never go back: wall time read once, then advanced by the monotonic
+    clock, so a stepped system clock (NTP) cannot reorder a capture's ``ts``."""
+
+    def __init__(self) -> None:
+        self._wall0 = time.time_ns()
+        self._mono0 = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        """Return the current time in ns since the epoch (non-decreasing)."""
+        return self._wall0 + time.monotonic_ns() - self._mono0
+
+
 class CaptureRecorder:
-    """The ``FrameTap`` the supervisor feeds; ``run`` moves lines to disk off the loop."""
+    """The ``FrameTap`` the supervisor feeds; ``run`` moves lines to disk off the loop.
+
+    ``clock`` is the receive clock the supervisor should stamp frames with (``AnchoredClock``).
+    """
 
     def __init__(self, writer: CaptureWriter, *, flush_period_s: float = 0.2) -> None:
+        self.clock = AnchoredClock()
         self.writer = writer
         self.flush_period_s = flush_period_s
         self._pending: list[bytes] = []

@@ -301,6 +301,8 @@ async def test_faults_on_submit_are_unknown_outcomes_never_rejections(
     else:
         assert settled is None
     assert server.calls["new"] == 1  # never retried inside the adapter
+    after = await entry.submit(limit(kit))  # the next order goes through (a new connection)
+    assert after.client_order_id in server.orders
 
 
 async def test_timestamp_rejection_resyncs_the_clock_once(kit: VenueKit, venue: Any) -> None:

@@ -1,20 +1,28 @@
-"""Binance USD-M signed order entry over REST (``OrderEntry``), PROTOCOLS.md section 1.
+"""Binance USD-M signed order entry (``OrderEntry``), PROTOCOLS.md section 1.
 
-Every parameter travels in the query string (the signed string is the query, see
-``signing.py``). New orders ask for ``newOrderRespType=RESULT`` so the reply states the order's
-state (a marketable IOC comes back FILLED or EXPIRED at once). One-way position mode
-(``positionSide=BOTH``) is assumed. The dead-man switch is ``countdownCancelAll``, per symbol, so
-it is armed for every configured symbol.
+New, cancel and amend go over the WebSocket API (``transport="ws"``, the default: on a loopback
+venue it hands an order to the socket in about a third of the REST path's time, see
+``bench_orders``) or over REST (``transport="rest"``); queries, lists, cancel-all and the
+dead-man switch always use REST. WebSocket-API requests are signed one by one (parameters
+sorted by name). Over REST every parameter travels in the query string (the signed string
+is the query, see ``signing.py``). New orders ask for ``newOrderRespType=RESULT`` so the
+reply states the order's state (a marketable IOC comes back FILLED or EXPIRED at once).
+One-way position mode (``positionSide=BOTH``) is assumed. The dead-man switch is
+``countdownCancelAll``, per symbol, so it is armed for every configured symbol.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal
+
+import orjson
 
 from bot.adapters.binance_usdm.errors import order_error
 from bot.adapters.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, BinanceSigner
-from bot.adapters.errors import AdapterError
+from bot.adapters.errors import AdapterError, UnknownOutcomeError
 from bot.adapters.rest.entry import (
     F_IOC,
     F_MARKET,
@@ -27,6 +35,7 @@ from bot.adapters.rest.entry import (
 )
 from bot.adapters.rest.session import DEFAULT_TIMEOUT_S, RestReply, WireRequest
 from bot.adapters.rest.usage import binance_usage, retry_after_s
+from bot.adapters.rest.wsorders import WsOrderChannel
 from bot.adapters.trading import (
     AmendRequest,
     BalanceReport,
@@ -38,12 +47,19 @@ from bot.adapters.trading import (
     OrderReport,
     OrderRequest,
     PositionReport,
+    RateLimitedError,
+    RateLimitUsage,
     RejectReason,
     UsageHook,
     WriteHook,
 )
 from bot.core.dtypes import Liquidity, OrderStatus, Side, VenueId
 
+Transport = Literal["rest", "ws"]
+WS_API_URLS: dict[str, str] = {
+    "mainnet": "wss://ws-fapi.binance.com/ws-fapi/v1",
+    "testnet": "wss://testnet.binancefuture.com/ws-fapi/v1",
+}
 REST_URLS: dict[str, str] = {
     "mainnet": "https://fapi.binance.com",
     "testnet": "https://testnet.binancefuture.com",
@@ -62,6 +78,10 @@ MAX_CLIENT_ID_LEN = 36
 _NS_PER_MS = 1_000_000
 _MS_PER_S = 1000
 HTTP_REDIRECT = 300
+HTTP_OK = 200
+HTTP_TOO_MANY = 429
+HTTP_BANNED = 418
+HTTP_SERVER_ERROR = 500
 
 STATUS: dict[str, OrderStatus] = {
     "NEW": OrderStatus.OPEN,
@@ -93,6 +113,42 @@ def order_params(req: OrderRequest) -> str:
     if flags & F_REDUCE_ONLY:
         query += "&reduceOnly=true"
     return f"{query}&newClientOrderId={req.client_order_id}&newOrderRespType=RESULT"
+
+
+def order_ws_params(req: OrderRequest) -> dict[str, str | int]:
+    """The unsigned WebSocket-API params of a new order (exact strings)."""
+    check_client_id(req.client_order_id, CLIENT_ID_RE, "binance-usdm")
+    params: dict[str, str | int] = {
+        "symbol": check_symbol(req.symbol),
+        "side": "BUY" if req.side == Side.BUY else "SELL",
+        "quantity": check_decimal("qty", req.qty),
+        "newClientOrderId": req.client_order_id,
+        "newOrderRespType": "RESULT",
+    }
+    flags = int(req.flags)
+    if flags & F_MARKET:
+        params["type"] = "MARKET"
+    else:
+        params["type"] = "LIMIT"
+        params["price"] = check_decimal("price", req.price)
+        params["timeInForce"] = "GTX" if flags & F_POST_ONLY else "IOC" if flags & F_IOC else "GTC"
+    if flags & F_REDUCE_ONLY:
+        params["reduceOnly"] = "true"
+    return params
+
+
+def ws_usage(limits: list[dict[str, Any]]) -> tuple[RateLimitUsage, ...]:
+    """The ``rateLimits`` array of a WebSocket-API reply as usage rows."""
+    names = {"REQUEST_WEIGHT": "weight", "ORDERS": "orders"}
+    return tuple(
+        RateLimitUsage(
+            f"{names.get(r.get('rateLimitType', ''), 'requests')}-"
+            f"{r.get('intervalNum', 1)}{str(r.get('interval', 'M'))[:1].lower()}",
+            used=r.get("count"),
+            limit=r.get("limit"),
+        )
+        for r in limits
+    )
 
 
 def _price(value: str | None) -> str | None:
@@ -160,6 +216,8 @@ class BinanceOrderEntry(RestOrderEntry):
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         on_usage: UsageHook | None = None,
+        transport: Transport = "ws",
+        ws_api_url: str | None = None,
     ) -> None:
         super().__init__(
             credentials,
@@ -171,6 +229,20 @@ class BinanceOrderEntry(RestOrderEntry):
         )
         self.environment = environment
         self.signer = BinanceSigner(credentials, recv_window_ms)
+        self.recv_window_ms = recv_window_ms
+        self.transport = transport
+        self.ws = WsOrderChannel(
+            self.http,
+            ws_api_url or WS_API_URLS[environment],
+            venue=self.venue_name,
+            id_of=lambda reply: reply.get("id"),
+            timeout_s=timeout_s,
+        )
+        if transport == "ws":
+            self.capabilities = replace(self.capabilities, ws_order_entry=True)
+        self._request_ids = itertools.count(1)
+        self._fast_ws = credentials.api_key.isascii() and credentials.api_key.isalnum()
+        """The fast frame writes the key into JSON unescaped: only for plain keys."""
 
     # -- building ---------------------------------------------------------------------------
 
@@ -182,6 +254,75 @@ class BinanceOrderEntry(RestOrderEntry):
     def build_submit(self, req: OrderRequest) -> WireRequest:
         """The signed bytes of a new order (what ``submit`` writes; the benchmark times it)."""
         return self.signed("POST", ORDER_PATH, order_params(req))
+
+    def build_ws(self, method: str, params: dict[str, str | int]) -> tuple[str, str]:
+        """(request id, frame) of a signed WebSocket-API request."""
+        rid = f"r{next(self._request_ids)}"
+        params["recvWindow"] = self.recv_window_ms
+        signed = self.signer.sign_ws_params(params, self.clock.now_ms())
+        return rid, orjson.dumps({"id": rid, "method": method, "params": signed}).decode()
+
+    def build_ws_submit(self, req: OrderRequest) -> tuple[str, str]:
+        """The signed WebSocket-API frame of a new order (``order.place``).
+
+        The parameters of a new order are a fixed set, so the alphabetical string to sign and
+        the JSON frame are written directly (every value is checked first); the result is the
+        same as ``build_ws("order.place", order_ws_params(req))``, several times cheaper.
+        """
+        if not self._fast_ws:
+            return self.build_ws("order.place", order_ws_params(req))
+        cid = check_client_id(req.client_order_id, CLIENT_ID_RE, "binance-usdm")
+        symbol = check_symbol(req.symbol)
+        qty = check_decimal("qty", req.qty)
+        side = "BUY" if req.side == Side.BUY else "SELL"
+        flags = int(req.flags)
+        key, rw, ts = self.signer.api_key, self.recv_window_ms, self.clock.now_ms()
+        ro = "&reduceOnly=true" if flags & F_REDUCE_ONLY else ""
+        ro_json = ',"reduceOnly":"true"' if ro else ""
+        if flags & F_MARKET:
+            kind, px, px_json, tif, tif_json = "MARKET", "", "", "", ""
+        else:
+            price = check_decimal("price", req.price)
+            tif_v = "GTX" if flags & F_POST_ONLY else "IOC" if flags & F_IOC else "GTC"
+            kind, px, px_json = "LIMIT", f"&price={price}", f',"price":"{price}"'
+            tif, tif_json = f"&timeInForce={tif_v}", f',"timeInForce":"{tif_v}"'
+        payload = (
+            f"apiKey={key}&newClientOrderId={cid}&newOrderRespType=RESULT{px}&quantity={qty}"
+            f"&recvWindow={rw}{ro}&side={side}&symbol={symbol}{tif}&timestamp={ts}&type={kind}"
+        )
+        signature = self.signer.signature(payload)
+        rid = f"r{next(self._request_ids)}"
+        frame = (
+            f'{{"id":"{rid}","method":"order.place","params":{{"apiKey":"{key}",'
+            f'"newClientOrderId":"{cid}","newOrderRespType":"RESULT"{px_json},'
+            f'"quantity":"{qty}","recvWindow":{rw}{ro_json},"side":"{side}",'
+            f'"symbol":"{symbol}"{tif_json},"timestamp":{ts},"type":"{kind}",'
+            f'"signature":"{signature}"}}}}'
+        )
+        return rid, frame
+
+    async def _ws_call(self, request: tuple[str, str], on_write: WriteHook | None) -> Any:
+        """Send one WebSocket-API request; return its result or raise the typed error."""
+        if not self.ws.connected:
+            await self.ws.connect()
+        reply = await self.ws.request(request[0], request[1], on_write)
+        if self._on_usage is not None and reply.get("rateLimits"):
+            self._on_usage(ws_usage(reply["rateLimits"]))
+        status = int(reply.get("status") or 0)
+        if status == HTTP_OK:
+            return reply.get("result")
+        error = reply.get("error") or {}
+        message = str(error.get("msg", ""))
+        if status in (HTTP_TOO_MANY, HTTP_BANNED):
+            retry_ms = (error.get("data") or {}).get("retryAfter")
+            wait = max(0, int(retry_ms) - self.clock.now_ms()) / _MS_PER_S if retry_ms else None
+            raise RateLimitedError(f"binance-usdm: {message} (WebSocket status {status})", wait)
+        if status >= HTTP_SERVER_ERROR:
+            raise UnknownOutcomeError(f"binance-usdm: {message} (status {status}; outcome unknown)")
+        err = order_error(error.get("code", status), message)
+        if isinstance(err, OrderRejectedError) and err.reason is RejectReason.TIMESTAMP:
+            await self.clock.resync()
+        raise err
 
     # -- replies ----------------------------------------------------------------------------
 
@@ -204,6 +345,8 @@ class BinanceOrderEntry(RestOrderEntry):
 
     async def submit(self, req: OrderRequest, on_write: WriteHook | None = None) -> OrderReport:
         """Send a new order and return its state as Binance states it."""
+        if self.transport == "ws":
+            return parse_order(await self._ws_call(self.build_ws_submit(req), on_write))
         signed = self.build_submit(req)
         return parse_order(await self._call(signed, state_changing=True, on_write=on_write))
 
@@ -211,6 +354,12 @@ class BinanceOrderEntry(RestOrderEntry):
         self, symbol: str, client_order_id: str, on_write: WriteHook | None = None
     ) -> OrderReport:
         """Cancel by client order id; the reply is the cancelled order."""
+        if self.transport == "ws":
+            params: dict[str, str | int] = {
+                "symbol": symbol,
+                "origClientOrderId": client_order_id,
+            }
+            return parse_order(await self._ws_call(self.build_ws("order.cancel", params), on_write))
         signed = self.signed(
             "DELETE", ORDER_PATH, f"symbol={symbol}&origClientOrderId={client_order_id}"
         )
@@ -234,6 +383,16 @@ class BinanceOrderEntry(RestOrderEntry):
         qty = check_decimal("qty", qty if qty is not None else current.qty)
         price = check_decimal("price", price if price is not None else current.price)
         side = "BUY" if current.side == Side.BUY else "SELL"
+        if self.transport == "ws":
+            ws_params: dict[str, str | int] = {
+                "symbol": req.symbol,
+                "origClientOrderId": req.client_order_id,
+                "side": side,
+                "quantity": qty,
+                "price": price,
+            }
+            request = self.build_ws("order.modify", ws_params)
+            return parse_order(await self._ws_call(request, on_write))
         params = (
             f"symbol={req.symbol}&origClientOrderId={req.client_order_id}&side={side}"
             f"&quantity={qty}&price={price}"
@@ -298,3 +457,8 @@ class BinanceOrderEntry(RestOrderEntry):
         signed = WireRequest(method, self.base_url + LISTEN_KEY_PATH, self.signer.headers)
         payload = await self._call(signed, state_changing=False)
         return str(payload.get("listenKey", ""))
+
+    async def close(self) -> None:
+        """Close the order WebSocket and the HTTP session."""
+        await self.ws.close()
+        await super().close()

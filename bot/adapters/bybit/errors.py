@@ -46,7 +46,8 @@ ORDER_KEYWORDS: tuple[tuple[str, RejectReason], ...] = (
 )
 ORDER_UNKNOWN = frozenset({"10000", "10016", "10019"})
 """Server timeout / service restarting: Bybit does not know whether it acted."""
-ORDER_RATE_LIMITED = frozenset({"10006", "10018"})
+ORDER_RATE_LIMITED = frozenset({"10006", "10018", "10429"})
+"""10429: the WebSocket trade service's system-level frequency protection."""
 
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:

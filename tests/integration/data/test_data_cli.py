@@ -50,7 +50,7 @@ def book_file(tmp_path: Path, specs_path: Path, capsys: pytest.CaptureFixture[st
         capsys, "convert", str(src), "--output", str(out), "--instruments", str(specs_path)
     )
     assert code == 0
-    assert "incremental_book_L2, 13 events" in stdout
+    assert "incremental_book_L2, 11 rows read" in stdout
     return out
 
 
@@ -227,6 +227,6 @@ def test_convert_binance_zip_with_yaml_specs(tmp_path: Path, capsys):
     out = tmp_path / "agg.events"
     code, stdout, _ = run(capsys, "convert", str(src), "-o", str(out), "--instruments", str(specs))
     assert code == 0
-    assert "aggTrades, 10 events" in stdout
+    assert "aggTrades, 10 rows read" in stdout
     code, stdout, _ = run(capsys, "inspect", str(out), "--json")
     assert json.loads(stdout)["kinds"] == {"TRADE_BUY": 4, "TRADE_SELL": 6}

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.support.order_venue import (
     Event,
@@ -61,6 +61,12 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "server_error": (503, -1000, "Unknown error, please check your request or try again later."),
 }
 RETRY_AFTER_S = "2"
+WS_OPS = {
+    "order.place": "new",
+    "order.cancel": "cancel",
+    "order.modify": "amend",
+    "order.status": "query",
+}
 RECV_TOLERANCE_AHEAD_MS = 1000
 
 
@@ -242,7 +248,113 @@ class BinancePlugin(OrderVenuePlugin):
         ]
 
     def ws_routes(self) -> list[tuple[str, Any]]:
-        return [("/ws/{key}", self._stream), ("/private/ws", self._stream)]
+        return [
+            ("/ws/{key}", self._stream),
+            ("/private/ws", self._stream),
+            ("/ws-fapi/v1", self._ws_api),
+        ]
+
+    # -- WebSocket API (order entry) -----------------------------------------------------
+
+    def _ws_reply(self, rid: Any, status: int, **fields: Any) -> str:
+        limits = [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": 2400,
+                "count": len(self._weight_1m),
+            },
+            {
+                "rateLimitType": "ORDERS",
+                "interval": "SECOND",
+                "intervalNum": 10,
+                "limit": 300,
+                "count": len(self._orders_10s),
+            },
+        ]
+        return orjson.dumps({"id": rid, "status": status, **fields, "rateLimits": limits}).decode()
+
+    def _ws_error(self, server: OrderVenueServer, rid: Any, kind: str, op: str) -> str:
+        if kind == "http_429":
+            kind = "rate_limit"
+        if kind == "unknown_order" and op == "query":
+            kind = "unknown_order_query"
+        status, code, msg = ERRORS[kind]
+        error: dict[str, Any] = {"code": code, "msg": msg}
+        if kind == "rate_limit":
+            error["data"] = {"serverTime": server.now_ms(), "retryAfter": server.now_ms() + 2000}
+        return self._ws_reply(rid, status, error=error)
+
+    def _ws_verify(self, server: OrderVenueServer, p: dict[str, str]) -> str | None:
+        if p.get("apiKey") != self.api_key:
+            return "auth"
+        signature = p.pop("signature", "")
+        payload = "&".join(f"{k}={p[k]}" for k in sorted(p))
+        expected = hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return "signature"
+        ts, recv, now = (
+            int(p.get("timestamp", "0")),
+            int(p.get("recvWindow", "5000")),
+            server.now_ms(),
+        )
+        if ts >= now + RECV_TOLERANCE_AHEAD_MS:
+            return "timestamp_ahead"
+        if now - ts > recv:
+            return "timestamp"
+        return None
+
+    def _ws_dispatch(self, server: OrderVenueServer, method: str, p: dict[str, str]) -> Any:
+        self._json(server, None, order=method != "order.status")  # count the usage windows
+        if method == "order.place":
+            o = self._order_from(p)
+            server.publish(server.matcher.new(o))
+            return _order_json(o)
+        o = server.matcher.find(p.get("origClientOrderId"), p.get("orderId"))
+        if method == "order.cancel":
+            server.publish(server.matcher.cancel(o.client_order_id))
+        elif method == "order.modify":
+            server.publish(server.matcher.amend(o, Decimal(p["quantity"]), Decimal(p["price"])))
+        return _order_json(o)
+
+    async def _ws_api(self, server: OrderVenueServer, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            frame = orjson.loads(msg.data)
+            rid, method = frame.get("id"), str(frame.get("method", ""))
+            p = {
+                k: v if isinstance(v, str) else orjson.dumps(v).decode()
+                for k, v in (frame.get("params") or {}).items()
+            }
+            op = WS_OPS.get(method, "query")
+            kind = server.begin_call(op, "WS", f"/ws-fapi/v1 {method}", "", msg.data.encode())
+            if kind == "timeout":
+                continue
+            if kind == "disconnect":
+                await ws.close()
+                break
+            if kind == "http_500":
+                await ws.send_str(self._ws_error(server, rid, "server_error", op))
+                continue
+            if kind == "http_429" or server.limited(op):
+                await ws.send_str(self._ws_error(server, rid, "rate_limit", op))
+                continue
+            bad = self._ws_verify(server, p)
+            if bad is not None:
+                await ws.send_str(self._ws_error(server, rid, bad, op))
+                continue
+            try:
+                result = self._ws_dispatch(server, method, p)
+            except MatchError as e:
+                await ws.send_str(self._ws_error(server, rid, e.kind, op))
+                continue
+            if kind != "drop_ack":
+                await ws.send_str(self._ws_reply(rid, 200, result=result))
+        return ws
 
     @staticmethod
     def _params(request: web.Request, body: bytes) -> dict[str, str]:
@@ -256,9 +368,15 @@ class BinancePlugin(OrderVenuePlugin):
     async def _new(
         self, server: OrderVenueServer, request: web.Request, body: bytes
     ) -> web.Response:
-        p = self._params(request, body)
+        o = self._order_from(self._params(request, body))
+        events = server.matcher.new(o)
+        server.publish(events)
+        return self._json(server, _order_json(o), order=True)
+
+    @staticmethod
+    def _order_from(p: dict[str, str]) -> SimOrder:
         market = p["type"] == "MARKET"
-        o = SimOrder(
+        return SimOrder(
             client_order_id=p["newClientOrderId"],
             venue_order_id="",
             symbol=p["symbol"],
@@ -270,9 +388,6 @@ class BinancePlugin(OrderVenuePlugin):
             reduce_only=p.get("reduceOnly") == "true",
             market=market,
         )
-        events = server.matcher.new(o)
-        server.publish(events)
-        return self._json(server, _order_json(o), order=True)
 
     async def _cancel(
         self, server: OrderVenueServer, request: web.Request, body: bytes

@@ -223,7 +223,125 @@ class BybitPlugin(OrderVenuePlugin):
         ]
 
     def ws_routes(self) -> list[tuple[str, Any]]:
-        return [("/v5/private", self._stream)]
+        return [("/v5/private", self._stream), ("/v5/trade", self._trade)]
+
+    # -- WebSocket trade (order entry) ---------------------------------------------------
+
+    def _trade_reply(
+        self, server: OrderVenueServer, frame: dict[str, Any], code: int, msg: str, data: Any
+    ) -> str:
+        now = server.now_ms()
+        header = {
+            "X-Bapi-Limit": str(ORDER_LIMIT),
+            "X-Bapi-Limit-Status": str(ORDER_LIMIT - 1),
+            "X-Bapi-Limit-Reset-Timestamp": str(now),
+            "Traceid": "t",
+            "Timenow": str(now),
+        }
+        return orjson.dumps(
+            {
+                "reqId": frame.get("reqId"),
+                "retCode": code,
+                "retMsg": msg,
+                "op": frame.get("op"),
+                "data": data,
+                "retExtInfo": {},
+                "header": header,
+                "connId": "c2",
+            }
+        ).decode()
+
+    async def _trade(self, server: OrderVenueServer, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        authed = False
+        handlers = {
+            "order.create": ("new", self._new),
+            "order.cancel": ("cancel", self._cancel),
+            "order.amend": ("amend", self._amend),
+        }
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            frame = orjson.loads(msg.data)
+            op = frame.get("op")
+            if op == "auth":
+                key, expires, sig = frame["args"]
+                good = hmac.new(
+                    self.api_secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256
+                ).hexdigest()
+                authed = (
+                    key == self.api_key
+                    and hmac.compare_digest(good, sig)
+                    and expires > server.now_ms()
+                )
+                reply = {
+                    "retCode": 0 if authed else 10004,
+                    "retMsg": "OK" if authed else "Invalid sign",
+                    "op": "auth",
+                    "connId": "c2",
+                }
+                await ws.send_str(orjson.dumps(reply).decode())
+                continue
+            if op == "ping":
+                await ws.send_str(
+                    orjson.dumps(
+                        {
+                            "retCode": 0,
+                            "retMsg": "OK",
+                            "op": "pong",
+                            "data": [str(server.now_ms())],
+                            "connId": "c2",
+                        }
+                    ).decode()
+                )
+                continue
+            if op not in handlers or not authed:
+                await ws.send_str(
+                    self._trade_reply(server, frame, 10404, "op not exist or not authorized", {})
+                )
+                continue
+            name, handler = handlers[op]
+            body = orjson.dumps(frame["args"][0])
+            kind = server.begin_call(name, "WS", f"/v5/trade {op}", "", body)
+            if kind == "timeout":
+                continue
+            if kind == "disconnect":
+                await ws.close()
+                break
+            if kind == "http_500":
+                await ws.send_str(
+                    self._trade_reply(server, frame, 10016, "service is restarting", {})
+                )
+                continue
+            if kind == "http_429" or server.limited(name):
+                await ws.send_str(
+                    self._trade_reply(server, frame, 10429, "System level frequency protection", {})
+                )
+                continue
+            head = frame.get("header") or {}
+            ts, recv, now = (
+                int(head.get("X-BAPI-TIMESTAMP", "0")),
+                int(head.get("X-BAPI-RECV-WINDOW", "5000")),
+                server.now_ms(),
+            )
+            if not (now - recv <= ts < now + 1000):
+                msg_ts = (
+                    "invalid request, please check your server timestamp or recv_window param. "
+                    f"req_timestamp[{ts}],server_timestamp[{now}],recv_window[{recv}]"
+                )
+                await ws.send_str(self._trade_reply(server, frame, 10002, msg_ts, {}))
+                continue
+            try:
+                response = await handler(server, request, body)
+            except MatchError as e:
+                code, text = ERRORS[e.kind]
+                await ws.send_str(self._trade_reply(server, frame, code, text, {}))
+                continue
+            if kind != "drop_ack":
+                result = orjson.loads(response.body)["result"]  # type: ignore[arg-type]
+                await ws.send_str(self._trade_reply(server, frame, 0, "OK", result))
+        return ws
 
     async def _time(
         self, server: OrderVenueServer, request: web.Request, body: bytes

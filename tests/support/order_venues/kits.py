@@ -5,7 +5,7 @@ symbol with its filters, and the venue's known behaviours (ack-only replies, pos
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.support.order_venue import Filters, OrderVenuePlugin, OrderVenueServer
@@ -54,6 +54,7 @@ def _binance() -> VenueKit:
             symbols=("BTCUSDT",),
             timeout_s=timeout_s,
             on_usage=on_usage,
+            transport="rest",
         ),
         stream=lambda e, s: BinanceUserStream(e, ws_url=s.ws_url),
         symbol="BTCUSDT",
@@ -76,6 +77,7 @@ def _bybit() -> VenueKit:
             symbols=("BTCUSDT",),
             timeout_s=timeout_s,
             on_usage=on_usage,
+            transport="rest",
         ),
         stream=lambda e, s: BybitUserStream(e, ws_url=s.ws_url + "/v5/private"),
         symbol="BTCUSDT",
@@ -178,9 +180,51 @@ def _bitmex() -> VenueKit:
     )
 
 
+def _binance_ws() -> VenueKit:
+    from bot.adapters.binance_usdm.orders import BinanceOrderEntry
+    from bot.adapters.binance_usdm.user_stream import BinanceUserStream
+
+    base = _binance()
+    return replace(
+        base,
+        name="binance-usdm-ws",
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BinanceOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTCUSDT",),
+            timeout_s=timeout_s,
+            on_usage=on_usage,
+            transport="ws",
+            ws_api_url=s.ws_url + "/ws-fapi/v1",
+        ),
+        stream=lambda e, s: BinanceUserStream(e, ws_url=s.ws_url),
+    )
+
+
+def _bybit_ws() -> VenueKit:
+    from bot.adapters.bybit.orders import BybitOrderEntry
+
+    base = _bybit()
+    return replace(
+        base,
+        name="bybit-ws",
+        entry=lambda s, on_usage=None, timeout_s=TIMEOUT_S: BybitOrderEntry(
+            s.credentials,
+            base_url=s.base_url,
+            symbols=("BTCUSDT",),
+            timeout_s=timeout_s,
+            on_usage=on_usage,
+            transport="ws",
+            ws_trade_url=s.ws_url + "/v5/trade",
+        ),
+    )
+
+
 KIT_FACTORIES: dict[str, Callable[[], VenueKit]] = {
     "binance-usdm": _binance,
     "bybit": _bybit,
+    "bybit-ws": _bybit_ws,
+    "binance-usdm-ws": _binance_ws,
     "okx": _okx,
     "bitget": _bitget,
     "bingx": _bingx,

@@ -11,52 +11,30 @@ from bot.core.book import BookCheck, BookStatus
 
 @dataclass
 class NaiveBook:
-    """A dict book implementing the window policy documented in ``bot.core.book``."""
+    """A dict book: every level set and not deleted is kept, at any price (the book's invariant).
 
-    window: int
-    base: int | None = None  # None: cleared, the first level centres the window
+    ``window`` is accepted for symmetry with ``bot.core.book.Book`` and plays no part: the exact
+    book's window is a speed device, so it must not show in what the book holds.
+    """
+
+    window: int = 0
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
-    dropped: int = 0
-    recentres: int = 0
     valid: bool = True
 
     def set(self, side: int, price: int, qty: int) -> BookStatus:
         if qty < 0:
             return BookStatus.INVALID
         levels = self.bids if side == 0 else self.asks
-        status = BookStatus.OK
-        if self.base is None:
-            if qty == 0:
-                return BookStatus.OK
-            self.base = price - self.window // 2
-        idx = price - self.base
-        if not 0 <= idx < self.window:
-            if qty == 0:
-                return BookStatus.OK
-            if not self.bids and not self.asks:
-                self.base = price - self.window // 2
-            elif (side == 0 and idx < 0) or (side == 1 and idx >= self.window):
-                self.dropped += 1
-                return BookStatus.DROPPED_FAR
-            else:
-                self.base = price - self.window // 2
-                self.recentres += 1
-                for book in (self.bids, self.asks):
-                    for p in [p for p in book if not 0 <= p - self.base < self.window]:
-                        del book[p]
-                        self.dropped += 1
-                status = BookStatus.RECENTRED
         if qty == 0:
             levels.pop(price, None)
         else:
             levels[price] = qty
-        return status
+        return BookStatus.OK
 
     def clear(self) -> None:
         self.bids.clear()
         self.asks.clear()
-        self.base = None
         self.valid = True
 
     def best_bid(self) -> int | None:

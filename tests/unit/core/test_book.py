@@ -8,14 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.book import (
-    ST_DROPPED,
-    ST_RECENTRES,
+    NO_ASK,
+    NO_BID,
     ST_VALID,
     Book,
     BookCheck,
     BookStatus,
     apply_events,
     load_snapshot,
+    next_level,
 )
 from bot.core.dtypes import EventFlag, EventKind, empty_events
 
@@ -62,20 +63,88 @@ def test_crossed_and_locked_books_are_reported() -> None:
     assert book.check() is BookCheck.CROSSED
 
 
-def test_far_levels_are_dropped_and_counted_touch_levels_recentre() -> None:
+def test_far_levels_are_kept_and_come_back_when_the_touch_returns() -> None:
     book = Book(window=32)  # first level centres the window: [84, 116)
     book.set(BID, 100, 1)
     book.set(ASK, 101, 1)
-    assert book.set(BID, 50, 9) is BookStatus.DROPPED_FAR
-    assert book.set(ASK, 200, 9) is BookStatus.DROPPED_FAR
-    assert book.counters()["dropped_levels"] == 2
-    # the market jumps: an ask below the window re-centres on it
-    assert book.set(ASK, 60, 3) is BookStatus.RECENTRED
-    assert book.best_ask_tick() == 60
-    # the old levels at 100/101 fell off the new window [44, 76)
-    assert book.best_bid_tick() is None
-    assert book.counters()["dropped_levels"] == 4
-    assert book.counters()["recentres"] == 1
+    assert book.set(BID, 50, 9) is BookStatus.OK  # below the window: kept in the overflow
+    assert book.set(ASK, 200, 9) is BookStatus.OK
+    assert book.counters()["overflow_levels"] == 2
+    assert book.levels(BID, 5) == [(100, 1), (50, 9)]
+    assert book.levels(ASK, 5) == [(101, 1), (200, 9)]
+    assert book.size(BID, 50) == 9
+    # the market falls far: the touch moves, the old levels stay in the book
+    book.set(BID, 100, 0)
+    book.set(ASK, 101, 0)
+    assert book.set(ASK, 60, 3) in (BookStatus.OK, BookStatus.RECENTRED)
+    assert book.set(BID, 58, 2) in (BookStatus.OK, BookStatus.RECENTRED)
+    assert (book.best_bid_tick(), book.best_ask_tick()) == (58, 60)
+    assert book.levels(ASK, 5) == [(60, 3), (200, 9)]
+    assert book.levels(BID, 5) == [(58, 2), (50, 9)]
+    # and back up: the far ask returns to the window untouched
+    book.set(ASK, 60, 0)
+    book.set(BID, 58, 0)
+    assert book.best_ask_tick() == 200
+    assert book.best_bid_tick() == 50
+    book.set(BID, 198, 4)
+    assert book.levels(ASK, 5) == [(200, 9)]
+    assert book.levels(BID, 5) == [(198, 4), (50, 9)]
+    assert book.counters()["dropped_levels"] == 0
+    assert book.counters()["recentres"] >= 2
+
+
+def test_a_move_down_and_back_keeps_every_ask() -> None:
+    """The issue's case: a 0.75 % move down and back on a fine tick left a book with no asks."""
+    tick_window = 1 << 12
+    book = Book(window=tick_window)
+    naive = NaiveBook()
+    mid = 6_000_000  # 60,000.00 at tick 0.01
+    asks = [mid + 1 + 37 * k for k in range(11)]
+    bids = [mid - 1 - 37 * k for k in range(11)]
+    for p in asks:
+        book.set(ASK, p, 5)
+        naive.set(ASK, p, 5)
+    for p in bids:
+        book.set(BID, p, 5)
+        naive.set(BID, p, 5)
+    move = mid * 75 // 10_000  # 0.75 %: 45,000 ticks, ~11 windows
+    for price in range(mid, mid - move, -997):  # the touch walks down, one trade level each
+        for side, p, q in ((BID, price - 1, 1), (ASK, price + 1, 1)):
+            book.set(side, p, q)
+            naive.set(side, p, q)
+    for price in range(mid - move, mid, 991):  # and back; the walk's levels are deleted
+        for side, p in ((BID, price - 1), (ASK, price + 1)):
+            book.set(side, p, 0)
+            naive.set(side, p, 0)
+    compare(book, naive)
+    assert len(book.levels(ASK, 100)) == len(naive.asks) >= 11
+
+
+def test_a_full_overflow_refuses_the_level_and_marks_the_book_invalid() -> None:
+    book = Book(window=8, overflow=2)
+    book.set(BID, 100, 1)
+    assert book.set(BID, 10, 1) is BookStatus.OK
+    assert book.set(BID, 11, 1) is BookStatus.OK
+    assert book.set(BID, 12, 1) is BookStatus.OVERFLOW_FULL
+    assert book.counters()["dropped_levels"] == 1
+    assert book.check() is BookCheck.INVALID
+    book.set(BID, 11, 0)  # a delete frees its slot
+    book.clear()
+    assert book.check() is BookCheck.EMPTY_SIDE
+    book.set(BID, 100, 1)
+    assert book.set(BID, 12, 1) is BookStatus.OK
+
+
+def test_bbo_rows_never_write_into_the_book() -> None:
+    book = Book(window=64)
+    ev = empty_events(3)
+    ev["kind"] = [EventKind.BOOK_BID, EventKind.BBO_BID, EventKind.BBO_ASK]
+    ev["price_tick"] = [100, 105, 99]
+    ev["qty_lot"] = [1, 7, 7]
+    counts = np.zeros(len(BookStatus), dtype=np.int64)
+    apply_events(book.qty, book.state, ev, counts)
+    assert book.levels(BID, 5) == [(100, 1)]
+    assert book.levels(ASK, 5) == []
 
 
 def test_batch_end_marks_crossed_books_invalid_until_the_next_clear() -> None:
@@ -123,15 +192,24 @@ def test_books_of_instruments_are_independent() -> None:
 
 
 def compare(book: Book, naive: NaiveBook) -> None:
+    """Assert the kernel book holds exactly the oracle's levels, in order, on both sides."""
     assert book.best_bid_tick() == naive.best_bid()
     assert book.best_ask_tick() == naive.best_ask()
     for side in (BID, ASK):
-        assert book.levels(side, 10) == naive.top(side, 10)
+        want = naive.top(side, 1 << 30)
+        assert book.levels(side, len(want) + 1) == want
+        assert book.levels(side, 3) == want[:3]
+        walk = []
+        price = want[0][0] if want else None
+        while price is not None:
+            walk.append((price, book.size(side, price)))
+            nxt = int(next_level(book.qty, book.state, 0, side, price))
+            price = None if nxt in (NO_BID, NO_ASK) else nxt
+        assert walk == want
     counters = book.counters()
     assert counters["bid_levels"] == len(naive.bids)
     assert counters["ask_levels"] == len(naive.asks)
-    assert int(book.state[0, ST_DROPPED]) == naive.dropped
-    assert int(book.state[0, ST_RECENTRES]) == naive.recentres
+    assert counters["dropped_levels"] == 0
 
 
 op = st.tuples(
@@ -159,7 +237,11 @@ def test_random_delta_streams_match_the_oracle(
             continue
         # bids mostly below the centre, asks above, so books are mostly uncrossed
         price = centre + (-abs(offset) if side == BID else abs(offset))
-        assert book.set(side, price, size) == naive.set(side, price, size)
+        status = book.set(side, price, size)
+        if naive.set(side, price, size) is BookStatus.INVALID:
+            assert status is BookStatus.INVALID
+        else:
+            assert status in (BookStatus.OK, BookStatus.RECENTRED)
         compare(book, naive)
         assert book.check() == naive.check()
 
@@ -183,9 +265,10 @@ def test_long_drifting_stream_matches_the_oracle_at_checkpoints() -> None:
 
 
 @pytest.mark.parametrize("window", [4, 5])
-def test_tiny_windows_still_keep_the_touch(window: int) -> None:
+def test_tiny_windows_keep_every_level(window: int) -> None:
     book = Book(window=window)
     naive = NaiveBook(window=window)
     for side, price in [(BID, 100), (ASK, 101), (BID, 95), (ASK, 110), (BID, 104), (ASK, 90)]:
-        assert book.set(side, price, 1) == naive.set(side, price, 1)
+        book.set(side, price, 1)
+        naive.set(side, price, 1)
         compare(book, naive)

@@ -1,4 +1,4 @@
-"""Binance public-data CSV: layouts with and without header, ms/µs, sorting, bookTicker as L1."""
+"""Binance public-data CSV: layouts with and without header, ms/µs, sorting, bookTicker as BBO."""
 
 from __future__ import annotations
 
@@ -109,27 +109,23 @@ def test_microsecond_and_millisecond_times_agree(tmp_path: Path):
     assert b[0]["ts_exch_ns"] == 1735689600010866 * 10**3
 
 
-def test_book_ticker_becomes_a_one_level_book(tmp_path: Path, fixtures: Path):
+def test_book_ticker_rows_are_bbo_rows_never_book_rows(tmp_path: Path, fixtures: Path):
     src = tmp_path / "ETHUSDT-bookTicker-2024-01-15.csv"
     shutil.copy(fixtures / "binance_um_bookTicker_ETHUSDT_2024-01-15_excerpt.csv", src)
     ev = _convert(tmp_path, UM, src)  # symbol from the official file name
     assert np.all(ev["instrument"] == 1)
     assert np.all(np.diff(ev["ts_local_ns"]) >= 0)
-    assert ev[0]["kind"] == EventKind.BOOK_CLEAR
+    assert set(ev["kind"].tolist()) == {EventKind.BBO_BID, EventKind.BBO_ASK}
     # first row: 3831603310013,2474.30,6.009,2474.31,44.757,1705276800000,1705276800005
-    assert ev[1]["ts_exch_ns"] == 1705276800000 * 10**6
-    assert ev[1]["ts_local_ns"] == 1705276800005 * 10**6
-    book = replay(ev)
+    assert ev[0]["ts_exch_ns"] == 1705276800000 * 10**6
+    assert ev[0]["ts_local_ns"] == 1705276800005 * 10**6
+    assert (ev[0]["price_tick"], ev[0]["qty_lot"]) == (247430, 6009)
     # last row in time: 3835812361675,2535.78,57.384,2535.79,14.668,...
-    assert book.top(1, 0, 5) == [(253578, 57384)]
-    assert book.top(1, 1, 5) == [(253579, 14668)]
-    # the book is one level a side, uncrossed, after every message
-    step = replay(ev[:0])
-    for row in ev:
-        step.apply(row)
-        if row["flags"] & EventFlag.BATCH_END:
-            assert len(step.side(1, 0)) == len(step.side(1, 1)) == 1
-            assert step.best(1, 0) < step.best(1, 1)
+    assert (ev[-2]["price_tick"], ev[-2]["qty_lot"]) == (253578, 57384)
+    assert (ev[-1]["price_tick"], ev[-1]["qty_lot"]) == (253579, 14668)
+    book = replay(ev)  # BBO rows never reach a book
+    assert book.top(1, 0, 5) == []
+    assert book.top(1, 1, 5) == []
 
 
 def test_feed_latency_shifts_local_time(tmp_path: Path, fixtures: Path):
@@ -195,7 +191,7 @@ def test_errors(tmp_path: Path, fixtures: Path):
         _convert(tmp_path, SPOT, anon)
     with pytest.raises(ConvertError, match="unknown instrument DOGEUSDT"):
         _convert(tmp_path, SPOT, anon, symbol="DOGEUSDT")
-    with pytest.raises(ConvertError, match="looks like Binance aggTrades, not bookTicker"):
+    with pytest.raises(ConvertError, match="looks like binance-aggtrades, not binance-bookticker"):
         _convert(tmp_path, SPOT, anon, symbol="BTCUSDT", fmt="binance-bookticker")
     short = write_csv(
         tmp_path / "BTCUSDT-trades-2023-11-15.csv",

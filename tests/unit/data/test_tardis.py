@@ -248,7 +248,7 @@ def test_bad_rows_name_file_line_value_and_grid(tmp_path: Path, specs, row: str,
     assert not (tmp_path / "out.events").exists()
 
 
-def test_local_time_going_back_is_an_error(tmp_path: Path, specs):
+def test_local_time_going_back_keeps_arrival_order_and_is_counted(tmp_path: Path, specs):
     src = _book(
         tmp_path / "book.csv",
         [
@@ -256,8 +256,12 @@ def test_local_time_going_back_is_an_error(tmp_path: Path, specs):
             "binance-futures,BTCUSDT,1,4,true,bid,9.0,1",
         ],
     )
-    with pytest.raises(ConvertError, match=r"book\.csv:3: local_timestamp '4' goes back in time"):
-        _convert(tmp_path, specs, src)
+    out = tmp_path / "out.events"
+    result = convert([src], out, specs)
+    assert result.inputs[0]["counts"]["clamped"] == 1  # the clock stepped back: time raised
+    ev = read_event_file(out).events
+    assert ev["ts_local_ns"].tolist() == [5000, 5000, 5000]  # clear + two levels, in file order
+    assert replay(ev).top(0, 0, 5) == [(1000, 1000), (900, 1000)]
 
 
 def test_no_specs_is_a_clear_error(tmp_path: Path, fixtures: Path):

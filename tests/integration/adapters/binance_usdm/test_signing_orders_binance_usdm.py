@@ -3,10 +3,16 @@ error body, the real order reply and user-stream pushes."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from bot.adapters.binance_usdm.errors import order_error
-from bot.adapters.binance_usdm.orders import order_params, parse_order
+from bot.adapters.binance_usdm.orders import (
+    BinanceOrderEntry,
+    order_params,
+    order_ws_params,
+    parse_order,
+)
 from bot.adapters.binance_usdm.signing import BinanceSigner, sign_payload
 from bot.adapters.binance_usdm.user_stream import parse_user_message
 from bot.adapters.errors import UnknownOutcomeError
@@ -172,3 +178,22 @@ def test_order_params_are_exact_strings() -> None:
 def test_usage_headers() -> None:
     usage = binance_usage({"X-MBX-USED-WEIGHT-1M": "37", "X-MBX-ORDER-COUNT-10S": "3", "Date": "x"})
     assert usage == (RateLimitUsage("weight-1m", used=37), RateLimitUsage("orders-10s", used=3))
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [OrderFlag.NONE, OrderFlag.POST_ONLY, OrderFlag.IOC | OrderFlag.REDUCE_ONLY, OrderFlag.MARKET],
+)
+def test_fast_ws_order_frame_equals_the_generic_signed_params(flags: OrderFlag) -> None:
+    doc = sample_json(VENUE, "signature_vectors.json")
+    entry = BinanceOrderEntry(Credentials(doc["apiKey"], doc["secretKey"]), transport="ws")
+    price = None if flags & OrderFlag.MARKET else "9000.5"
+    req = OrderRequest("abc1", "BTCUSDT", Side.BUY, "1.25", price, flags)
+    _rid, fast = entry.build_ws_submit(req)
+    params = orjson.loads(fast)["params"]
+    generic = entry.signer.sign_ws_params(
+        {**order_ws_params(req), "recvWindow": entry.recv_window_ms}, params["timestamp"]
+    )
+    assert params == generic
+    payload = "&".join(f"{k}={generic[k]}" for k in sorted(generic) if k != "signature")
+    assert params["signature"] == sign_payload(doc["secretKey"], payload)
