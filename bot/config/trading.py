@@ -32,7 +32,7 @@ class _Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     pass
 
 
-class ExecutionSection(_Struct):
+class ExecutionSection(_Struct, frozen=True):
     """Order-router behaviour for every venue account (``bot.execution.AccountSettings``)."""
 
     orphans: Literal["cancel", "adopt"] = "cancel"
