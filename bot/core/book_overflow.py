@@ -69,12 +69,14 @@ def overflow_capacity(state: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True, inline="always")
 def _price_col(cap: int, side: int, j: int) -> int:
-    return N_STATE + side * OVF_SLOTS_PER_LEVEL * cap + j
+    # int(side): callers may pass a row's uint8 side; as plain Python (NUMBA_DISABLE_JIT) NumPy 2
+    # would keep uint8 and overflow on ``side * 2 * cap``; compiled, the cast is free
+    return N_STATE + int(side) * OVF_SLOTS_PER_LEVEL * cap + j
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _qty_col(cap: int, side: int, j: int) -> int:
-    return N_STATE + side * OVF_SLOTS_PER_LEVEL * cap + cap + j
+    return N_STATE + int(side) * OVF_SLOTS_PER_LEVEL * cap + cap + j
 
 
 @njit(cache=True, nogil=True, inline="always")
