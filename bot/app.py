@@ -34,7 +34,7 @@ from bot import __version__
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.ingest.supervisor import FeedSupervisor
-from bot.ingest.venues import build_feed, venue
+from bot.ingest.venues import build_feed
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
 from bot.runtime.clock import Clock, MarketClock, WallClock
@@ -182,13 +182,11 @@ class App:
             ids = [i for i, s in enumerate(core.specs) if s.venue == section.name]
             if not ids:
                 continue
-            entry = venue(section.name)
-            ws_opt, rest_opt = entry.url_options
             overrides: dict[str, Any] = {}
             if section.ws_url:
-                overrides[ws_opt] = section.ws_url
+                overrides["ws_url"] = section.ws_url
             if section.rest_url:
-                overrides[rest_opt] = section.rest_url
+                overrides["rest_url"] = section.rest_url
             specs = [core.specs[i] for i in ids]
             feed = build_feed(section.name, specs, core.lqty, core.lstate,
                               first_instrument=ids[0], **overrides)  # fmt: skip

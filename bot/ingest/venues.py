@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
-from bot.adapters import binance_usdm, bingx, bitget, bitmex, bybit, okx
+from bot.adapters import binance_usdm, bybit
 from bot.adapters.base import InstrumentRef, MarketDataFeed
 from bot.adapters.binance_usdm import constants as binance_c
 from bot.adapters.bingx import constants as bingx_c
@@ -27,11 +27,10 @@ from bot.adapters.bitmex import constants as bitmex_c
 from bot.adapters.bitmex.parse import parse_bitmex_instruments
 from bot.adapters.bybit import constants as bybit_c
 from bot.adapters.errors import FatalError, RetryableError
+from bot.adapters.feeds import FEEDS, FeedFactory
 from bot.adapters.okx import constants as okx_c
 from bot.adapters.okx.parse import parse_okx_instruments
 from bot.core.instruments import InstrumentError, InstrumentSpec
-
-FeedFactory = Callable[..., MarketDataFeed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +44,6 @@ class VenueEntry:
     specs_paths: Callable[[Sequence[str]], list[str]]
     """REST paths whose bodies together hold the specs of the given symbols."""
     parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
-    url_options: tuple[str, str] = ("url", "rest_base_url")
-    """Names of the feed's (WebSocket URL, REST URL) keyword options, for loopback overrides."""
 
 
 def _picking(
@@ -74,46 +71,44 @@ def _picking(
 _ENTRIES = (
     VenueEntry(
         name="binance-usdm",
-        make_feed=binance_usdm.BinanceUsdmFeed,
+        make_feed=FEEDS["binance-usdm"],
         rest_base_url=binance_c.REST_BASE_URL,
         specs_paths=lambda symbols: [binance_c.EXCHANGE_INFO_PATH],
         parse_specs=binance_usdm.parse_exchange_info,
-        url_options=("ws_base_url", "rest_base_url"),
     ),
     VenueEntry(
         name="bybit",
-        make_feed=bybit.BybitFeed,
+        make_feed=FEEDS["bybit"],
         rest_base_url=bybit_c.REST_BASE_URL,
         specs_paths=lambda symbols: [
             f"{bybit_c.INSTRUMENTS_PATH}?category=linear&symbol={s}" for s in symbols
         ],
         parse_specs=bybit.parse_instruments_info,
-        url_options=("ws_url", "rest_base_url"),
     ),
     VenueEntry(
         name="okx",
-        make_feed=okx.OkxFeed,
+        make_feed=FEEDS["okx"],
         rest_base_url=okx_c.REST_URL,
         specs_paths=lambda symbols: [okx_c.INSTRUMENTS_PATH],
         parse_specs=_picking("okx", parse_okx_instruments),
     ),
     VenueEntry(
         name="bitget",
-        make_feed=bitget.BitgetFeed,
+        make_feed=FEEDS["bitget"],
         rest_base_url=bitget_c.REST_URL,
         specs_paths=lambda symbols: [bitget_c.CONTRACTS_PATH],
         parse_specs=_picking("bitget", parse_bitget_contracts),
     ),
     VenueEntry(
         name="bingx",
-        make_feed=bingx.BingxFeed,
+        make_feed=FEEDS["bingx"],
         rest_base_url=bingx_c.REST_URL,
         specs_paths=lambda symbols: [bingx_c.CONTRACTS_PATH],
         parse_specs=_picking("bingx", parse_bingx_contracts),
     ),
     VenueEntry(
         name="bitmex",
-        make_feed=bitmex.BitmexFeed,
+        make_feed=FEEDS["bitmex"],
         rest_base_url=bitmex_c.REST_URL,
         specs_paths=lambda symbols: [bitmex_c.INSTRUMENT_PATH.format(symbol=s) for s in symbols],
         parse_specs=_picking("bitmex", parse_bitmex_instruments),

@@ -19,12 +19,13 @@ from bot.ingest.capture import (
     CaptureError,
     ReplayStats,
     capture_files,
+    header,
     read_capture,
     read_header,
     replay_capture,
     write_capture,
 )
-from bot.ingest.recorder import CaptureRecorder, CaptureWriter, header
+from bot.ingest.recorder import CaptureRecorder, CaptureWriter
 from tests.support import binance as bn
 from tests.support.asyncutil import eventually
 
