@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sweep",
     "config",
     "sign",
+    "orders",
+    "cancel_all",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 
