@@ -316,7 +316,9 @@ def on_event(
             _fill_crossed(
                 vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills
             )
-    elif kind == 4 or kind == 5:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
+    elif kind >= 4 and kind <= 6:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
+        if kind == 6:  # TRADE_UNKNOWN: the side is inferred from the price (see the rule)
+            kind = trade_side_kind(xstate, inst, price_tick)
         if (kind == 4 and price_tick >= vs[VS_MIN_SELL]) or (
             kind == 5 and price_tick <= vs[VS_MAX_BUY]
         ):
@@ -355,6 +357,31 @@ def on_event(
         if pay == pay:  # no mark at all (NaN): nothing can be charged
             acct[inst, A_CASH] -= pay
             acct[inst, A_FUNDING] += pay
+
+
+@inline_kernel
+def trade_side_kind(xstate: np.ndarray, inst: int, price_tick: int) -> int:
+    """Return the trade kind (4 buy, 5 sell, 0 none) of a trade whose aggressor is unknown.
+
+    The rule, against the venue's book before the trade: at or above the best ask a buyer took
+    (TRADE_BUY); at or below the best bid a seller did (TRADE_SELL); strictly inside the spread,
+    above the mid is a buy and below it a sell. At the mid exactly, or with a side of the book
+    empty, nothing is inferred and the trade moves no queue (0).
+    """
+    bid = xstate[inst, ST_BEST_BID]
+    ask = xstate[inst, ST_BEST_ASK]
+    if bid == NO_BID or ask == NO_ASK:
+        return 0
+    if price_tick >= ask:
+        return 4
+    if price_tick <= bid:
+        return 5
+    twice = 2 * price_tick
+    if twice > bid + ask:
+        return 4
+    if twice < bid + ask:
+        return 5
+    return 0
 
 
 @inline_kernel

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, nargs="+", required=True, help="event file(s)")
     p.add_argument(
         "--latency",
-        help="order latency: ENTRY[,RESPONSE] (5ms, 250us, 0.005s) or a file of measured ns",
+        help="order latency: ENTRY[,RESPONSE] (5ms, 250us, 0.005s), a file of measured ns, or "
+        "a seeded distribution: lognormal:median=2ms,p99=8ms",
     )
     p.add_argument(
         "--queue-model", help="risk-averse, proportional, power or power:N (default: config)"
