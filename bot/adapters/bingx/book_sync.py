@@ -52,15 +52,8 @@ def _apply(
     ts_ms: int, seq: int,
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
-    ts_exch_ns = ms_to_ns(ts_ms)
-    if not feed.apply_levels(
-        local, snapshot=snapshot, bids=bids, asks=asks, ts_exch_ns=ts_exch_ns,
-        ts_local_ns=ts_local_ns, seq=seq, out=out,
+    if feed.apply_book_message(
+        local, snapshot=snapshot, bids=bids, asks=asks, ts_exch_ns=ms_to_ns(ts_ms),
+        ts_local_ns=ts_local_ns, seq=seq, checksum=None, out=out,
     ):  # fmt: skip
-        feed.stats.malformed += 1
-        feed.invalidate(local, Reason.MALFORMED, ts_local_ns, out, seq)
-        return
-    if feed.finish_book_message(
-        local, snapshot=snapshot, checksum=None, ts_local_ns=ts_local_ns, out=out, seq=seq
-    ):
         feed.set_last_seq(local, seq)

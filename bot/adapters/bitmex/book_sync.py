@@ -86,9 +86,7 @@ def _on_symbol(
         out.rows["flags"][out.n - 1] |= _BATCH_END
     if apply_rows(feed.qty, feed.state, out.rows, start, out.n):
         feed.count(Reason.LEVEL_REFUSED)
-    feed.finish_book_message(
-        local, snapshot=snapshot, checksum=None, ts_local_ns=ts_local_ns, out=out
-    )
+    feed.finish_book_message(local, snapshot=snapshot, ts_local_ns=ts_local_ns, out=out)
 
 
 def _row(

@@ -46,6 +46,11 @@ N_OBS = 7
 
 CHECKSUM_LEVELS = 25
 
+CHECK_PASSED = 0
+CHECK_FORMAT = 1
+"""A number on the wire broke the learnt format: the checksum cannot be computed."""
+CHECK_MISMATCH = 2
+
 
 def _crc_table() -> np.ndarray:
     table = np.zeros(256, dtype=np.int64)
@@ -265,10 +270,11 @@ def book_checksum(
     return crc
 
 
+@njit(cache=True, nogil=True)
 def learn_format(obs: np.ndarray, px: bool) -> int:
     """Return the number format the observations show for prices (``px``) or sizes."""
     base = OBS_PX_MIN if px else OBS_SZ_MIN
-    lo, hi, trailing = int(obs[base]), int(obs[base + 1]), int(obs[base + 2])
+    lo, hi, trailing = obs[base], obs[base + 1], obs[base + 2]
     if obs[OBS_EXPONENT]:
         return FMT_UNKNOWN
     if hi < 0 or trailing == 0:
@@ -278,10 +284,11 @@ def learn_format(obs: np.ndarray, px: bool) -> int:
     return FMT_UNKNOWN
 
 
+@njit(cache=True, nogil=True)
 def format_holds(obs: np.ndarray, px: bool, fmt: int) -> bool:
     """Return whether the strings of one message are consistent with format ``fmt``."""
     base = OBS_PX_MIN if px else OBS_SZ_MIN
-    lo, hi, trailing = int(obs[base]), int(obs[base + 1]), int(obs[base + 2])
+    lo, hi, trailing = obs[base], obs[base + 1], obs[base + 2]
     if obs[OBS_EXPONENT]:
         return False
     if hi < 0:
@@ -289,3 +296,39 @@ def format_holds(obs: np.ndarray, px: bool, fmt: int) -> bool:
     if fmt == FMT_CANONICAL:
         return trailing == 0
     return fmt >= 0 and lo == fmt and hi == fmt
+
+
+@njit(cache=True, nogil=True)
+def learn(table: np.ndarray, local: int, obs: np.ndarray) -> None:
+    """Store the number formats a snapshot's strings show as book ``local``'s formats."""
+    table[local, SY_PX_FMT] = learn_format(obs, True)
+    table[local, SY_SZ_FMT] = learn_format(obs, False)
+
+
+@njit(cache=True, nogil=True)
+def verify(
+    qty: np.ndarray,
+    state: np.ndarray,
+    table: np.ndarray,
+    local: int,
+    obs: np.ndarray,
+    scratch: np.ndarray,
+    expected: int,
+) -> int:
+    """Check book ``local`` against the venue checksum ``expected`` after one message.
+
+    Return ``CHECK_PASSED`` (also for ``expected == 0``: the venue sent none), ``CHECK_FORMAT``
+    (a string broke the learnt format, the checksum cannot be computed) or ``CHECK_MISMATCH``.
+    """
+    if expected == 0:
+        return CHECK_PASSED
+    px_fmt = table[local, SY_PX_FMT]
+    if (
+        px_fmt == FMT_UNKNOWN
+        or not format_holds(obs, True, px_fmt)
+        or not format_holds(obs, False, table[local, SY_SZ_FMT])
+    ):
+        return CHECK_FORMAT
+    if book_checksum(qty, state, table, local, scratch) != expected:
+        return CHECK_MISMATCH
+    return CHECK_PASSED

@@ -14,9 +14,9 @@ Everything else lives here, the same for all six venues:
   snapshot over the WebSocket, asked again if no snapshot comes within ``RESYNC_RETRY_NS``).
   ``stats.resyncs`` counts recovery requests; other instruments are never touched;
 * ``on_connect``, ``resync``, ``invalid_instruments``, ``pending_snapshots``, ``on_snapshot``;
-* for venues whose level arrays go through the shared scanner (OKX, Bitget, BingX): applying a
-  message's levels, the venue checksum and the crossed-book check (``apply_levels``,
-  ``finish_book_message``).
+* for venues whose level arrays go through the shared scanner (OKX, Bitget, BingX): one kernel
+  call per book message for levels, the venue checksum and the crossed-book check
+  (``apply_book_message``).
 
 Every accepted book message stamps ``state[inst, ST_LAST_TS]`` with its receive time, which the
 supervisor's per-instrument staleness monitor watches; ``resync`` is its way into recovery.
@@ -40,7 +40,8 @@ from bot.adapters.base import (
     Reason,
     SnapshotRequest,
 )
-from bot.adapters.wire import checksum, levels
+from bot.adapters.wire import checksum as wire_checksum
+from bot.adapters.wire import levels
 from bot.adapters.wire.layout import (
     N_COMMON,
     PHASE_SYNCED,
@@ -72,9 +73,12 @@ RESYNC_RETRY_NS = 10_000_000_000
 snapshot (the request or its answer was lost)."""
 
 _BATCH_END = int(EventFlag.BATCH_END)
-_SNAPSHOT = int(EventFlag.SNAPSHOT)
 _CROSSED = int(BookCheck.CROSSED)
 _LOCKED = int(BookCheck.LOCKED)
+_OUT_APPLIED = int(levels.Outcome.APPLIED)
+_OUT_LEVELS = int(levels.Outcome.LEVELS)
+_OUT_CHECKSUM_FORMAT = int(levels.Outcome.CHECKSUM_FORMAT)
+_OUT_CROSSED = int(levels.Outcome.CROSSED)
 
 
 class RestSnapshot:
@@ -231,11 +235,12 @@ class BookFeed:
         """Symbol -> row of the sync table."""
         self._local_of = {ref.instrument: k for k, ref in enumerate(self.refs)}
         self.table = new_sync_table(self.refs, self.sync_columns)
-        self.table[:, SY_PX_FMT] = checksum.FMT_UNKNOWN
-        self.table[:, SY_SZ_FMT] = checksum.FMT_UNKNOWN
+        self.table[:, SY_PX_FMT] = wire_checksum.FMT_UNKNOWN
+        self.table[:, SY_SZ_FMT] = wire_checksum.FMT_UNKNOWN
+        self._venue_id = int(self.venue)
         self._outgoing: list[str] = []
-        self._obs = checksum.new_observations()
-        self._scratch = checksum.new_scratch()
+        self._obs = wire_checksum.new_observations()
+        self._scratch = wire_checksum.new_scratch()
         for ref in self.refs:
             state[ref.instrument, ST_VALID] = 0
 
@@ -416,9 +421,9 @@ class BookFeed:
             return False
         return True
 
-    # -- level arrays through the shared scanner (OKX, Bitget, BingX) --------------------------
+    # -- book messages ------------------------------------------------------------------------
 
-    def apply_levels(
+    def apply_book_message(
         self,
         local: int,
         *,
@@ -428,76 +433,60 @@ class BookFeed:
         ts_exch_ns: int,
         ts_local_ns: int,
         seq: int,
+        checksum: int | None,
         out: EventBuffer,
     ) -> bool:
-        """Emit and apply one message's levels; return False (rows rolled back) if malformed.
+        """Apply one message's level arrays (OKX, Bitget, BingX) in one kernel call.
 
-        A snapshot starts with ``BOOK_CLEAR``; its rows carry ``SNAPSHOT``, the last row
-        ``BATCH_END``. The caller then runs ``finish_book_message``.
+        Levels to rows and book, the venue checksum (``checksums`` venues, when the message
+        carries one) and the crossed-book check; a snapshot that passes makes the book synced.
+        Return False when the book was invalidated (malformed levels, checksum, crossed).
         """
-        status, refused = levels.apply_book_arrays(
-            bids, asks, clear=snapshot, flags=_SNAPSHOT if snapshot else 0, venue=int(self.venue),
-            table=self.table, local=local, ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns,
-            seq=seq, out=out, qty=self.qty, state=self.state, obs=self._obs, watch=self.checksums,
+        b = np.frombuffer(bids, dtype=np.uint8)
+        a = np.frombuffer(asks, dtype=np.uint8)
+        out.reserve(levels.rows_needed(b.shape[0] + a.shape[0]))
+        n, outcome, status, refused = levels.book_message(
+            b, a, snapshot, self._venue_id, self.table, local, ts_exch_ns, ts_local_ns, seq,
+            out.rows, out.n, self.qty, self.state, self._obs, self._scratch, self.checksums,
+            checksum or 0, checksum is not None,
         )  # fmt: skip
-        if status != levels.OK:
-            self.count(f"levels_{levels.status_name(status)}")
-            return False
-        if refused:
-            self.count(Reason.LEVEL_REFUSED)
-        if snapshot and self.checksums:
-            self.table[local, SY_PX_FMT] = checksum.learn_format(self._obs, px=True)
-            self.table[local, SY_SZ_FMT] = checksum.learn_format(self._obs, px=False)
-        return True
-
-    def verify_checksum(
-        self, local: int, expected: int, ts_local_ns: int, out: EventBuffer, seq: int = 0
-    ) -> bool:
-        """Check the venue checksum of book ``local``; invalidate and return False on mismatch.
-
-        A checksum of 0 means the venue sent none (OKX deprecated it in 2026; Bitget snapshots).
-        """
-        if expected == 0:
+        if outcome == _OUT_APPLIED:
+            out.n = n
+            if refused:
+                self.count(Reason.LEVEL_REFUSED)
+            if snapshot:
+                self.recovery.answered(local)
             return True
-        px_fmt = int(self.table[local, SY_PX_FMT])
-        sz_fmt = int(self.table[local, SY_SZ_FMT])
-        holds = checksum.format_holds(self._obs, True, px_fmt) and checksum.format_holds(
-            self._obs, False, sz_fmt
-        )
-        if not holds or px_fmt == checksum.FMT_UNKNOWN:
-            self.stats.checksum_failures += 1
+        if outcome == _OUT_LEVELS:
+            self.count(f"levels_{levels.status_name(status)}")
+            self.stats.malformed += 1
+            self.invalidate(local, Reason.MALFORMED, ts_local_ns, out, seq)
+            return False
+        out.n = n
+        if outcome == _OUT_CROSSED:
+            self.crossed(local, ts_local_ns, out, seq)
+            return False
+        self.stats.checksum_failures += 1
+        if outcome == _OUT_CHECKSUM_FORMAT:
             logger.warning("%s %s: number format changed, checksum unverifiable (seq %d); "
                            "resyncing", self.venue.label, self.symbol(local), seq)  # fmt: skip
             self.invalidate(local, Reason.CHECKSUM_FORMAT, ts_local_ns, out, seq)
             return False
-        actual = checksum.book_checksum(self.qty, self.state, self.table, local, self._scratch)
-        if actual != expected:
-            self.stats.checksum_failures += 1
-            logger.warning("%s %s: checksum mismatch at seq %d: venue %d, book %d; resyncing",
-                           self.venue.label, self.symbol(local), seq, expected, actual)  # fmt: skip
-            self.invalidate(local, Reason.CHECKSUM, ts_local_ns, out, seq)
-            return False
-        return True
+        actual = wire_checksum.book_checksum(self.qty, self.state, self.table, local,
+                                             self._scratch)  # fmt: skip
+        logger.warning("%s %s: checksum mismatch at seq %d: venue %d, book %d; resyncing",
+                       self.venue.label, self.symbol(local), seq, checksum, actual)  # fmt: skip
+        self.invalidate(local, Reason.CHECKSUM, ts_local_ns, out, seq)
+        return False
 
     def finish_book_message(
-        self,
-        local: int,
-        *,
-        snapshot: bool,
-        checksum: int | None,
-        ts_local_ns: int,
-        out: EventBuffer,
-        seq: int = 0,
+        self, local: int, *, snapshot: bool, ts_local_ns: int, out: EventBuffer, seq: int = 0
     ) -> bool:
-        """Run the post-update checks; on success a snapshot makes the book synced again.
+        """After rows a venue applied itself (BitMEX): stamp, check crossing, sync a snapshot.
 
         Stamps ``ST_LAST_TS`` first: the message arrived, whatever its checks say.
         """
         self.state[self.refs[local].instrument, ST_LAST_TS] = ts_local_ns
-        if checksum is not None and not self.verify_checksum(
-            local, checksum, ts_local_ns, out, seq
-        ):
-            return False
         if not self.check_crossed(local, ts_local_ns, out, seq):
             return False
         if snapshot:

@@ -8,7 +8,7 @@ Elements after the size (OKX's order count) are skipped. One status set (``Level
 
 ``book_sides`` turns one snapshot or delta (a bid array and an ask array, from one buffer or two)
 into rows and applies them to the book; the Binance and Bybit kernels and the feed base
-(``BookFeed.apply_levels``) all go through it.
+(``book_message``, called by ``BookFeed.apply_book_message``) all go through it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,36 @@ from numba import njit
 
 from bot.adapters.base import EventBuffer
 from bot.adapters.wire.checksum import (
+    CHECK_FORMAT,
+    CHECK_MISMATCH,
     OBS_PX_MIN,
     OBS_SZ_MIN,
+    learn,
     observe,
     reset_observations,
+    verify,
 )
 from bot.adapters.wire.jsonscan import apply_rows, mark_batch_end, skip_ws, write_row
-from bot.adapters.wire.layout import SY_INST, SY_LOT_E, SY_LOT_M, SY_TICK_E, SY_TICK_M
-from bot.core.codes import BOOK_ASK, BOOK_BID, BOOK_CLEAR, FLAG_BATCH_END
+from bot.adapters.wire.layout import (
+    PHASE_SYNCED,
+    SY_INST,
+    SY_LOT_E,
+    SY_LOT_M,
+    SY_PHASE,
+    SY_TICK_E,
+    SY_TICK_M,
+)
+from bot.core.book import check_book
+from bot.core.codes import (
+    BOOK_ASK,
+    BOOK_BID,
+    BOOK_CLEAR,
+    CHECK_CROSSED,
+    CHECK_LOCKED,
+    FLAG_BATCH_END,
+    FLAG_SNAPSHOT,
+    ST_LAST_TS,
+)
 from bot.core.ticks import POW10, ParseStatus, parse_units
 
 
@@ -252,6 +274,81 @@ def book_sides(
     mark_batch_end(rows, n, n2, FLAG_BATCH_END)
     refused = apply_rows(qty, state, rows, n, n2)
     return n2, OK, refused
+
+
+class Outcome(IntEnum):
+    """What ``book_message`` did with one book message (after its levels were read)."""
+
+    APPLIED = 0
+    LEVELS = 1
+    """A level could not be read (the ``LevelStatus`` says why): nothing was applied."""
+    CHECKSUM_FORMAT = 2
+    CHECKSUM = 3
+    CROSSED = 4
+    """Applied, but the book is crossed or locked afterwards."""
+
+
+_APPLIED = int(Outcome.APPLIED)
+_LEVELS = int(Outcome.LEVELS)
+_CHECKSUM_FORMAT = int(Outcome.CHECKSUM_FORMAT)
+_CHECKSUM = int(Outcome.CHECKSUM)
+_OUT_CROSSED = int(Outcome.CROSSED)
+
+
+@njit(cache=True, nogil=True)
+def book_message(
+    bids: np.ndarray,
+    asks: np.ndarray,
+    snapshot: bool,
+    venue: int,
+    table: np.ndarray,
+    local: int,
+    ts_exch_ns: int,
+    ts_local_ns: int,
+    seq: int,
+    rows: np.ndarray,
+    n: int,
+    qty: np.ndarray,
+    state: np.ndarray,
+    obs: np.ndarray,
+    scratch: np.ndarray,
+    watch: bool,
+    checksum: int,
+    has_checksum: bool,
+) -> tuple[int, int, int, int]:
+    """One book message, one kernel call: levels to rows and book, checksum, crossed check.
+
+    ``bids``/``asks`` are the two JSON arrays. A snapshot starts with BOOK_CLEAR and its rows
+    carry SNAPSHOT; the last row carries BATCH_END. With ``watch`` (checksum venues) the number
+    formats are observed and a snapshot's are learnt; with ``has_checksum`` the venue
+    ``checksum`` is verified as well (``bot.adapters.wire.checksum.verify``). A
+    snapshot that passes makes the book synced (``SY_PHASE``). ``ST_LAST_TS`` is stamped once
+    the levels are read, whatever the checks say. Return ``(new_n, Outcome, LevelStatus,
+    refused)``; for ``LEVELS`` nothing was written and the caller keeps its old ``n``.
+    """
+    n2, status, refused = book_sides(
+        bids, 0, bids.shape[0], asks, 0, asks.shape[0], snapshot,
+        FLAG_SNAPSHOT if snapshot else 0, venue, table, local, ts_exch_ns, ts_local_ns, seq,
+        rows, n, qty, state, obs, watch,
+    )  # fmt: skip
+    if status != OK:
+        return n, _LEVELS, status, 0
+    inst = table[local, SY_INST]
+    state[inst, ST_LAST_TS] = ts_local_ns
+    if watch and snapshot:
+        learn(table, local, obs)
+    if watch and has_checksum:
+        check = verify(qty, state, table, local, obs, scratch, checksum)
+        if check == CHECK_FORMAT:
+            return n2, _CHECKSUM_FORMAT, OK, refused
+        if check == CHECK_MISMATCH:
+            return n2, _CHECKSUM, OK, refused
+    crossed = check_book(state, inst)
+    if crossed == CHECK_CROSSED or crossed == CHECK_LOCKED:  # noqa: SIM109 (numba)
+        return n2, _OUT_CROSSED, OK, refused
+    if snapshot:
+        table[local, SY_PHASE] = PHASE_SYNCED
+    return n2, _APPLIED, OK, refused
 
 
 def apply_book_arrays(

@@ -168,16 +168,8 @@ def apply_book_push(
             return
         if not sequence_ok():
             return
-    ts_exch_ns = ms_to_ns(data.ts)
-    if not feed.apply_levels(
-        local, snapshot=snapshot, bids=data.bids, asks=data.asks,
-        ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns, seq=row_seq, out=out,
-    ):  # fmt: skip
-        feed.stats.malformed += 1
-        feed.invalidate(local, Reason.MALFORMED, ts_local_ns, out, row_seq)
-        return
-    if feed.finish_book_message(
-        local, snapshot=snapshot, checksum=data.checksum, ts_local_ns=ts_local_ns,
-        out=out, seq=row_seq,
+    if feed.apply_book_message(
+        local, snapshot=snapshot, bids=data.bids, asks=data.asks, ts_exch_ns=ms_to_ns(data.ts),
+        ts_local_ns=ts_local_ns, seq=row_seq, checksum=data.checksum, out=out,
     ):  # fmt: skip
         feed.set_last_seq(local, seq)
