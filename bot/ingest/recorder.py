@@ -137,6 +137,7 @@ class CaptureRecorder:
         # one disk thread, so batches reach the file in order; kept so shutdown can wait for it
         self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="capture")
         self._inflight: concurrent.futures.Future[None] | None = None
+        self._inflight_batch: list[bytes] = []
 
     def ws(self, src: str, data: str | bytes, ts_local_ns: int) -> None:
         """Record one WebSocket frame."""
@@ -158,16 +159,23 @@ class CaptureRecorder:
                 if self._pending:
                     batch, self._pending = self._pending, []
                     self._inflight = self._disk.submit(self._write_batch, batch)
-                    await asyncio.wrap_future(self._inflight)
+                    self._inflight_batch = batch
+                    # shielded: cancelling a plain wrap_future cancels the disk future too when
+                    # the thread has not picked it up yet, and that batch would be lost
+                    await asyncio.shield(asyncio.wrap_future(self._inflight))
         finally:
             # Runs while cancelled: finish synchronously so nothing is lost on SIGTERM. A batch
             # whose await was cancelled is still being written by the disk thread: wait for it
             # first, or the rest would be written before it (or after the file is closed).
+            lost: list[bytes] = []
             if self._inflight is not None:
-                with contextlib.suppress(OSError):
-                    self._inflight.result()
+                if self._inflight.cancel():  # not started yet: write it here, in order
+                    lost = self._inflight_batch
+                else:
+                    with contextlib.suppress(OSError):
+                        self._inflight.result()
             self._disk.shutdown(wait=True)
-            batch, self._pending = self._pending, []
+            batch, self._pending = lost + self._pending, []
             with contextlib.suppress(OSError):
                 self.writer.write(batch)
             self.writer.close()
