@@ -25,6 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sweep",
     "config",
     "sign",
+    "strategies",
+    "venues",
+    "new_strategy",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 
