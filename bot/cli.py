@@ -27,6 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sign",
     "orders",
     "cancel_all",
+    "strategies",
+    "venues",
+    "new_strategy",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 

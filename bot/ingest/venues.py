@@ -3,7 +3,10 @@
 The composition root (CLI, app) picks venues by their config name; each entry knows how to
 construct the venue's feed over shared books and where its exchange-info endpoint is, so that
 ``tickbot record``, ``tickbot convert --format capture`` and the live app treat all six venues
-alike.
+alike. Venues from other installed distributions join through the ``tickbot.venues`` entry-point
+group: each names a ``VenueEntry`` (``name = "package.module:ENTRY"``). The core numbers venues
+(``VenueId``, one byte in every event row), so a plugin serves a venue id the core knows but this
+package ships no feed for (``deribit``, ``coinbase``, ``kraken``, ...); a shipped venue wins.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import aiohttp
@@ -30,7 +34,11 @@ from bot.adapters.errors import FatalError, RetryableError
 from bot.adapters.feeds import FEEDS, FeedFactory
 from bot.adapters.okx import constants as okx_c
 from bot.adapters.okx.parse import parse_okx_instruments
+from bot.core.dtypes import VENUE_NAMES
 from bot.core.instruments import InstrumentError, InstrumentSpec
+
+ENTRY_POINT_GROUP = "tickbot.venues"
+"""Entry-point group of venues installed from other distributions (each a ``VenueEntry``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,11 @@ class VenueEntry:
     specs_paths: Callable[[Sequence[str]], list[str]]
     """REST paths whose bodies together hold the specs of the given symbols."""
     parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
+    streams: tuple[str, ...] = ()
+    """The venue's public streams the feed subscribes by default (listed by ``tickbot venues``)."""
+    order_entry: str = ""
+    """``module:Class`` of the venue's signed ``OrderEntry`` ("" when it is market data only);
+    ``tickbot venues`` reads its ``capabilities`` and whether it has a testnet."""
 
 
 def _picking(
@@ -75,6 +88,8 @@ _ENTRIES = (
         rest_base_url=binance_c.REST_BASE_URL,
         specs_paths=lambda symbols: [binance_c.EXCHANGE_INFO_PATH],
         parse_specs=binance_usdm.parse_exchange_info,
+        streams=("depth@100ms", "bookTicker", "aggTrade", "markPrice@1s"),
+        order_entry="bot.adapters.binance_usdm.orders:BinanceOrderEntry",
     ),
     VenueEntry(
         name="bybit",
@@ -84,6 +99,8 @@ _ENTRIES = (
             f"{bybit_c.INSTRUMENTS_PATH}?category=linear&symbol={s}" for s in symbols
         ],
         parse_specs=bybit.parse_instruments_info,
+        streams=("orderbook.50", "publicTrade", "tickers"),
+        order_entry="bot.adapters.bybit.orders:BybitOrderEntry",
     ),
     VenueEntry(
         name="okx",
@@ -91,6 +108,8 @@ _ENTRIES = (
         rest_base_url=okx_c.REST_URL,
         specs_paths=lambda symbols: [okx_c.INSTRUMENTS_PATH],
         parse_specs=_picking("okx", parse_okx_instruments),
+        streams=okx_c.DEFAULT_CHANNELS,
+        order_entry="bot.adapters.okx.orders:OkxOrderEntry",
     ),
     VenueEntry(
         name="bitget",
@@ -98,6 +117,8 @@ _ENTRIES = (
         rest_base_url=bitget_c.REST_URL,
         specs_paths=lambda symbols: [bitget_c.CONTRACTS_PATH],
         parse_specs=_picking("bitget", parse_bitget_contracts),
+        streams=bitget_c.DEFAULT_CHANNELS,
+        order_entry="bot.adapters.bitget.orders:BitgetOrderEntry",
     ),
     VenueEntry(
         name="bingx",
@@ -105,6 +126,8 @@ _ENTRIES = (
         rest_base_url=bingx_c.REST_URL,
         specs_paths=lambda symbols: [bingx_c.CONTRACTS_PATH],
         parse_specs=_picking("bingx", parse_bingx_contracts),
+        streams=bingx_c.DEFAULT_STREAMS,
+        order_entry="bot.adapters.bingx.orders:BingxOrderEntry",
     ),
     VenueEntry(
         name="bitmex",
@@ -112,17 +135,61 @@ _ENTRIES = (
         rest_base_url=bitmex_c.REST_URL,
         specs_paths=lambda symbols: [bitmex_c.INSTRUMENT_PATH.format(symbol=s) for s in symbols],
         parse_specs=_picking("bitmex", parse_bitmex_instruments),
+        streams=bitmex_c.DEFAULT_TABLES,
+        order_entry="bot.adapters.bitmex.orders:BitmexOrderEntry",
     ),
 )
 VENUES: dict[str, VenueEntry] = {entry.name: entry for entry in _ENTRIES}
+"""The venues shipped in this package; ``all_venues()`` adds the installed plugins."""
+
+
+def plugin_entry_points() -> dict[str, metadata.EntryPoint]:
+    """Return the ``tickbot.venues`` entry points of installed distributions, by name.
+
+    A name a shipped venue has is left out (``venue`` could never reach it).
+    """
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in VENUES:
+            found.setdefault(ep.name, ep)
+    return found
+
+
+def _load_plugin(ep: metadata.EntryPoint) -> VenueEntry:
+    """Load one venue entry point; ``ValueError`` (one line) if it is not a usable entry."""
+    where = f"venue {ep.name!r} ({ep.value}, entry point {ENTRY_POINT_GROUP})"
+    try:
+        entry = ep.load()
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"{where} does not import: {e}") from None
+    if not isinstance(entry, VenueEntry):
+        raise ValueError(f"{where} must be a VenueEntry, not {type(entry).__name__}")
+    if entry.name != ep.name:
+        raise ValueError(f"{where} is named {entry.name!r}")
+    if entry.name not in VENUE_NAMES.values():
+        known = ", ".join(v for v in VENUE_NAMES.values() if v not in VENUES)
+        raise ValueError(f"{where}: the core has no venue id for it (free ids: {known})")
+    return entry
+
+
+def all_venues() -> dict[str, VenueEntry]:
+    """Return the shipped venues and every installed plugin venue, by name."""
+    found = dict(VENUES)
+    for name, ep in plugin_entry_points().items():
+        found[name] = _load_plugin(ep)
+    return found
 
 
 def venue(name: str) -> VenueEntry:
     """Return the registry entry of venue ``name`` or raise ``ValueError`` listing known ones."""
     entry = VENUES.get(name)
-    if entry is None:
-        raise ValueError(f"unknown venue {name!r}; supported: {', '.join(sorted(VENUES))}")
-    return entry
+    if entry is not None:
+        return entry
+    ep = plugin_entry_points().get(name)
+    if ep is None:
+        known = sorted({*VENUES, *plugin_entry_points()})
+        raise ValueError(f"unknown venue {name!r}; supported: {', '.join(known)}")
+    return _load_plugin(ep)
 
 
 def build_feed(
