@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.data.generate import GenerateParams, generate_file
+
+# Whole 30-minute and four-day backtests: as plain Python (NUMBA_DISABLE_JIT) they take many
+# minutes each; the statistics code they check is plain Python and runs in the JIT pass.
+pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="needs the JIT")
 
 
 @pytest.fixture(scope="module")
