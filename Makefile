@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit typecheck bench lint docs docs-build clean
+.PHONY: demo test test-nojit typecheck bench lint docs docs-build clean fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,19 @@ test-nojit: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m benchmarks
+
+# Every venue parser (market data, user stream, order replies), the journal, capture and
+# event-file readers and the config loader under atheris, 1 M inputs per target group, seeded
+# with real captured frames (docs/reliability.md has the figures). Not in CI: about an hour on
+# a busy 2-core machine. FUZZ_ARGS="--inputs 10000 --only md-okx" for a short run.
+fuzz: $(STAMP_DEV)
+	nice -n 10 $(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
+
+# tickbot run (paper) for 30 min against a loopback Bybit venue pushing 1,910 book messages/s
+# (10x the median rate of a real Binance BTCUSDT session); prints RSS growth after warm-up,
+# loop-lag and tick-to-trade p99, fds, sockets and tasks. Not in CI. SOAK_ARGS="--minutes 2".
+soak: $(STAMP_DEV)
+	nice -n 10 $(BIN)/python -m tests.soak $(SOAK_ARGS)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .

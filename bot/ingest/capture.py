@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,7 @@ def _open(path: Path) -> Iterator[bytes]:
     try:
         with opener(path, "rb") as f:
             yield from f
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:  # zlib.error: a corrupt gzip stream
         raise CaptureError(f"{path}: cannot read ({e})") from None
 
 

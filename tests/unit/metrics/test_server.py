@@ -87,3 +87,20 @@ async def test_healthz_fails_when_the_loop_stops_beating() -> None:
             beat.cancel()
     finally:
         await server.stop()
+
+
+async def test_the_task_gauge_follows_the_tasks_on_the_loop() -> None:
+    """``make soak`` reads this gauge for task leaks: it must count tasks coming and going."""
+    monitor = LoopMonitor(period_s=0.01)
+    beat = asyncio.create_task(monitor.run())
+    stop = asyncio.Event()
+    try:
+        await eventually(lambda: m.ASYNCIO_TASKS._value.get() > 0, 10.0, "first beat")
+        before = m.ASYNCIO_TASKS._value.get()
+        extra = [asyncio.create_task(stop.wait()) for _ in range(5)]
+        await eventually(lambda: m.ASYNCIO_TASKS._value.get() == before + 5, 10.0, "5 more")
+        stop.set()
+        await asyncio.gather(*extra)
+        await eventually(lambda: m.ASYNCIO_TASKS._value.get() == before, 10.0, "back down")
+    finally:
+        beat.cancel()
