@@ -43,6 +43,11 @@ def test_tutorial_blocks_are_all_runnable_kinds() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("TICKBOT_RUN_TUTORIAL") != "1",
+    reason="runs the whole tutorial (scaffold, install, backtests): not yet shown to finish within"
+    " make test's time budget; set TICKBOT_RUN_TUTORIAL=1",
+)
 def test_every_block_of_the_tutorial_runs_in_order(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
