@@ -30,6 +30,8 @@ from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 from bot.ingest.recorder import FORMAT, VERSION, encode_line, header
 from bot.ingest.venues import venue
 
+_TS_MAX = 2**63 - 1
+
 
 class CaptureError(ValueError):
     """A capture file is missing, truncated or not in the tickbot-capture format."""
@@ -127,7 +129,9 @@ def _parse_line(raw: bytes) -> CaptureLine | None:
     if not isinstance(obj, dict):
         return None
     ts, ch, src = obj.get("ts"), obj.get("ch"), obj.get("src")
-    if not isinstance(ts, int) or ch not in ("ws", "rest") or not isinstance(src, str):
+    if not isinstance(ts, int) or not 0 <= ts <= _TS_MAX or ch not in ("ws", "rest"):
+        return None  # a ts beyond int64 would overflow the event rows (found by make fuzz)
+    if not isinstance(src, str):
         return None
     msg = obj.get("msg")
     if isinstance(msg, str):
