@@ -66,6 +66,8 @@ def encode_line(ts_local_ns: int, ch: str, src: str, data: str | bytes) -> bytes
         text = data
     return orjson.dumps({"ts": ts_local_ns, "ch": ch, "src": src, "msg": text}) + b"\n"
 
+_TS_MAX = 2**63 - 1
+
 
 class CaptureError(ValueError):
     """A capture file is missing, truncated or not in the tickbot-capture format."""
@@ -163,7 +165,9 @@ def _parse_line(raw: bytes) -> CaptureLine | None:
     if not isinstance(obj, dict):
         return None
     ts, ch, src = obj.get("ts"), obj.get("ch"), obj.get("src")
-    if not isinstance(ts, int) or ch not in ("ws", "rest") or not isinstance(src, str):
+    if not isinstance(ts, int) or not 0 <= ts <= _TS_MAX or ch not in ("ws", "rest"):
+        return None  # a ts beyond int64 would overflow the event rows (found by make fuzz)
+    if not isinstance(src, str):
         return None
     msg = obj.get("msg")
     if isinstance(msg, str):

@@ -29,14 +29,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 
+from bot.data.generate import GenerateParams, generate_chunks
 from tests.support.botproc import BotProcess
 from tests.support.synthetic_bybit import SYMBOL, SyntheticBybit
 
 BUSY_REAL_RATE = 191
 """Median frames/s of the real Binance BTCUSDT session above (all its streams)."""
 RATE_FACTOR = 10
+MARKET_SEED = 5
 RSS_GROWTH_MAX = 0.02
 START_TIMEOUT_S = 900.0
 """A cold numba cache on a busy machine compiles for minutes before the bot listens."""
@@ -66,6 +69,16 @@ class RatedBybit(SyntheticBybit):
     def __init__(self, rate: float) -> None:
         super().__init__(interval_s=PAGE_TICK_S)
         self.rate = rate
+        self.restarts = 0
+
+    def _fresh_market(self) -> None:
+        """Start the next synthetic market (a generator's 2 M events last about 90 s here)."""
+        self.restarts += 1
+        params = GenerateParams(events=2_000_000, tick_size="0.1", lot_size="0.001",
+                                price="60000", levels=20, duration_s=20_000.0)  # fmt: skip
+        self._chunks = generate_chunks(params, MARKET_SEED + self.restarts)
+        self._rows = np.zeros(0)
+        self._pos = 0
 
     async def _run(self) -> None:
         start = time.monotonic()
@@ -76,10 +89,20 @@ class RatedBybit(SyntheticBybit):
                 await self._push_one()
 
     async def _push_one(self) -> None:
-        bids, asks, trades = self._next_message()
         ts_ms = time.time_ns() // 1_000_000
-        self.u += 1
         frames = []
+        try:
+            bids, asks, trades = self._next_message()
+        except StopIteration:
+            # The market ran out: the next one starts with its full book, sent as a Bybit
+            # snapshot (the feed replaces its book, as after a venue-side reset).
+            self._fresh_market()
+            self._next_message()
+            bids, asks, trades = [], [], []
+            self.u += 1
+            frames.append(self.snapshot_frame(ts_ms))
+        else:
+            self.u += 1
         if bids or asks:
             frames.append(self._book_frame("delta", bids, asks, ts_ms))
         if trades:
@@ -189,12 +212,15 @@ async def soak(minutes: float, rate: float, warmup_minutes: float, sample_s: flo
         md0 = (await _sample(proc, pid, t0)).md_messages
         while time.monotonic() - t0 < minutes * 60:
             await asyncio.sleep(sample_s)
+            if venue._pump is not None and venue._pump.done():
+                print(f"the venue stopped pushing: {venue._pump!r}", file=sys.stderr)
+                return 1
             s = await _sample(proc, pid, t0)
             samples.append(s)
             print(
                 f"t={s.t_s:6.0f}s rss={s.rss_kib} KiB fds={s.fds} sockets={s.sockets} "
                 f"tasks={s.tasks:.0f} md={s.md_messages - md0:.0f} "
-                f"sent={venue.frames_sent - sent0}",
+                f"sent={venue.frames_sent - sent0} markets={venue.restarts + 1}",
                 flush=True,
             )
         sent = venue.frames_sent - sent0
@@ -217,8 +243,9 @@ async def soak(minutes: float, rate: float, warmup_minutes: float, sample_s: flo
     t2t_early = quantile(warm[0].t2t_buckets, warm[fifth].t2t_buckets, 0.99)
     t2t_late = quantile(warm[-1 - fifth].t2t_buckets, last.t2t_buckets, 0.99)
     seconds = last.t_s
-    print(f"duration: {seconds / 60:.1f} min at {rate:.0f} book messages/s ({RATE_FACTOR}x "
-          f"the median {BUSY_REAL_RATE}/s of Binance BTCUSDT 2024-08-08)")  # fmt: skip
+    print(f"duration: {seconds / 60:.1f} min at {rate:.0f} book messages/s asked ({RATE_FACTOR}x "
+          f"the median {BUSY_REAL_RATE}/s of Binance BTCUSDT 2024-08-08), "
+          f"{sent / seconds:.0f} frames/s sent")  # fmt: skip
     counted = last.md_messages - md0
     print(f"frames: sent {sent}, counted by the bot {counted:.0f}; orders {orders:.0f}")
     print(f"rss after warm-up: {first.rss_kib} KiB -> {last.rss_kib} KiB "

@@ -114,3 +114,17 @@ def test_corrupt_gzip_capture_is_a_capture_error(tmp_path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(CaptureError, match="cannot read"):
         list(read_capture(path))
+
+
+def test_capture_line_with_a_time_beyond_int64_is_a_bad_line(tmp_path) -> None:
+    """Found by ``make fuzz``: ``ts`` of 2**64 raised OverflowError in the feed's rows."""
+    from bot.ingest.capture import ReplayStats
+
+    head = b'{"format": "tickbot-capture", "version": 1}\n'
+    line = b'{"ts": 18446744073709551616, "ch": "ws", "src": "/x", "msg": "{}"}\n'
+    ok = b'{"ts": 5, "ch": "ws", "src": "/x", "msg": "{}"}\n'
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(head + line + ok)
+    stats = ReplayStats()
+    assert [x.ts for x in read_capture(path, stats)] == [5]
+    assert stats.bad_lines == 1
