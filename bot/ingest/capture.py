@@ -66,6 +66,7 @@ def encode_line(ts_local_ns: int, ch: str, src: str, data: str | bytes) -> bytes
         text = data
     return orjson.dumps({"ts": ts_local_ns, "ch": ch, "src": src, "msg": text}) + b"\n"
 
+
 _TS_MAX = 2**63 - 1
 
 
