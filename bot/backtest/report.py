@@ -11,6 +11,11 @@ k-th sample; the caption says so); fills are never thinned.
 ``--png`` also writes the four PNG plots (matplotlib's Agg backend: files only, no display) for
 pasting into notes. Prices are converted from ticks with the instrument's grid (exact decimals
 in the CSV files).
+
+plotly and matplotlib are the ``report`` extra (``pip install 'tickbot[report]'``, part of the
+dev install), not runtime dependencies: the container image, which runs the bot and sweep
+shards, leaves their ~140 MB out. Without plotly the folder still gets stats.json, fills.csv
+and series.csv, and the caller says the page was skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import importlib.util
 import json
 import struct
 from collections.abc import Sequence
@@ -38,6 +44,14 @@ PLOTS = (
     ("spread.png", "Spread (ticks)"),
 )
 MAX_POINTS = 20_000
+REPORT_EXTRA = "pip install 'tickbot[report]'"
+
+
+def has_package(name: str) -> bool:
+    """Return whether ``name`` can be imported here (the report extra is optional)."""
+    return importlib.util.find_spec(name) is not None
+
+
 """Samples per chart at most (a browser draws more, but slowly; the CSV has every sample)."""
 NS_PER_MIN = 60e9
 _PREAMBLE = struct.Struct("<8sII")
@@ -322,8 +336,12 @@ def write_report(
     title: str,
     info: RunInfo | None = None,
     png: bool = False,
+    html_page: bool = True,
 ) -> Path:
-    """Write the report folder ``out``; return the HTML page's path."""
+    """Write the report folder ``out``; return the HTML page's path (the folder without a page).
+
+    ``html_page=False`` writes only the data files: what a machine without plotly can write.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     _write_fills(bt, out / "fills.csv")
@@ -347,6 +365,8 @@ def write_report(
          "</details>" + files),
         ("Run", _provenance(info if info is not None else RunInfo())),
     ]  # fmt: skip
+    if not html_page:
+        return out
     path = out / "index.html"
     path.write_text(page(title, charts(bt, stats), sections), encoding="utf-8")
     return path

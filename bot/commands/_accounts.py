@@ -76,7 +76,7 @@ def load(args: argparse.Namespace) -> StrategyConfig:
 
 def open_accounts(cfg: StrategyConfig, source: str, timeout_s: float) -> list[VenueAccount]:
     """Return an account per configured venue that trades instruments (module doc)."""
-    from bot.execution.venues import ORDER_VENUES, build_order_entry
+    from bot.execution.venues import build_order_entry, takes_orders
     from bot.runtime.setup import StartupError, load_credentials
 
     by_name = {v.name: v for v in cfg.venues}
@@ -86,7 +86,11 @@ def open_accounts(cfg: StrategyConfig, source: str, timeout_s: float) -> list[Ve
             continue
         if ref.venue not in by_name:
             raise UserError(f"{source}: instruments[{i}].venue: {ref.venue!r} is not in venues")
-        if ref.venue not in ORDER_VENUES:
+        try:
+            trades = takes_orders(ref.venue)
+        except ValueError as e:
+            raise UserError(f"{source}: instruments[{i}].venue: {e}") from None
+        if not trades:
             raise UserError(f"{source}: instruments[{i}].venue: {ref.venue!r} takes no orders")
         symbols.setdefault(ref.venue, [])
         if ref.symbol not in symbols[ref.venue]:

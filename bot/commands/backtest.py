@@ -82,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the backtest and print the summary (or JSON)."""
     from bot.backtest import session
     from bot.backtest.engine import BacktestError
+    from bot.backtest.report import REPORT_EXTRA, has_package
 
+    if args.png and not args.no_report and not has_package("matplotlib"):
+        raise UserError(f"--png needs matplotlib, which is not installed: {REPORT_EXTRA}")
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
@@ -105,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from bot.backtest.report import RunInfo, write_report
 
+        html_page = has_package("plotly")
+        if not html_page:
+            print(
+                f"tickbot backtest: HTML report skipped (plotly is not installed: {REPORT_EXTRA});"
+                " stats.json, fills.csv and series.csv are written",
+                file=sys.stderr,
+            )
         out = args.out if args.out is not None else Path("reports") / f"backtest-{args.config.stem}"
         try:
             page = write_report(
@@ -114,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{cfg.strategy.name} on {', '.join(map(str, args.data))}",
                 RunInfo(config_path=args.config, data_paths=data.paths),
                 png=args.png,
+                html_page=html_page,
             )
         except OSError as e:
             raise UserError(f"cannot write report to {out}: {e.strerror}") from None

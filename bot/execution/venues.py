@@ -1,15 +1,18 @@
 """Build a venue account's order entry and user stream from its ``venues`` config section.
 
-One place maps a venue name to its adapter classes, so ``tickbot run`` (live mode),
-``tickbot orders`` and ``tickbot cancel-all`` construct them the same way: the section's
-``environment`` (testnet by default) picks the venue's URLs, ``order_url`` overrides the REST
-base URL, and credentials come from ``bot.runtime.setup.load_credentials`` (environment
-variables or a mounted Secret, never the config).
+The classes come from the one venue registry (``bot.ingest.venues``: ``VenueEntry.order_entry``
+and ``.user_stream``, shipped venues and ``tickbot.venues`` plugins alike), so ``tickbot run``
+(live mode), ``tickbot orders``, ``tickbot cancel-all`` and ``tickbot venues`` agree on what a
+venue is. The section's ``environment`` (testnet by default) picks the venue's URLs,
+``order_url`` overrides the REST base URL, and credentials come from
+``bot.runtime.setup.load_credentials`` (environment variables or a mounted Secret, never the
+config).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -20,30 +23,33 @@ Transport = Literal["default", "rest"]
 """``default``: the venue's measured choice (WebSocket order entry on Binance and Bybit, see
 ``docs/venues-orders.md``); ``rest``: REST only (one-shot operator commands)."""
 
-_ADAPTERS: dict[str, tuple[str, str, str]] = {
-    "binance-usdm": ("binance_usdm", "BinanceOrderEntry", "BinanceUserStream"),
-    "bybit": ("bybit", "BybitOrderEntry", "BybitUserStream"),
-    "okx": ("okx", "OkxOrderEntry", "OkxUserStream"),
-    "bitget": ("bitget", "BitgetOrderEntry", "BitgetUserStream"),
-    "bingx": ("bingx", "BingxOrderEntry", "BingxUserStream"),
-    "bitmex": ("bitmex", "BitmexOrderEntry", "BitmexUserStream"),
-}
-"""Venue name -> (package under ``bot.adapters``, order-entry class, user-stream class)."""
-_WS_TRANSPORT = ("binance-usdm", "bybit")
 
-ORDER_VENUES: tuple[str, ...] = tuple(_ADAPTERS)
-"""Venues tickbot can trade on (``sim`` is built by ``bot.adapters.sim``)."""
+def _load(ref: str, what: str, venue: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"venue {venue!r}: {what} {ref!r} does not import: {e}") from None
+
+
+def takes_orders(name: str) -> bool:
+    """Return whether venue ``name`` (shipped or plugin) has an order entry and a user stream."""
+    from bot.ingest.venues import venue
+
+    entry = venue(name)
+    return bool(entry.order_entry and entry.user_stream)
 
 
 def _classes(name: str) -> tuple[Any, Any]:
-    try:
-        package, entry_cls, stream_cls = _ADAPTERS[name]
-    except KeyError:
-        known = ", ".join(ORDER_VENUES)
-        raise ValueError(f"venue {name!r} has no order entry (known: {known})") from None
-    orders = importlib.import_module(f"bot.adapters.{package}.orders")
-    streams = importlib.import_module(f"bot.adapters.{package}.user_stream")
-    return getattr(orders, entry_cls), getattr(streams, stream_cls)
+    from bot.ingest.venues import venue
+
+    entry = venue(name)  # ValueError naming the known venues
+    if not (entry.order_entry and entry.user_stream):
+        raise ValueError(f"venue {name!r} has no order entry (market data only)")
+    return (
+        _load(entry.order_entry, "order entry", name),
+        _load(entry.user_stream, "user stream", name),
+    )
 
 
 def build_order_entry(
@@ -64,8 +70,8 @@ def build_order_entry(
         "timeout_s": timeout_s,
         "on_usage": on_usage,
     }
-    if section.name in _WS_TRANSPORT and transport == "rest":
-        kwargs["transport"] = "rest"
+    if transport == "rest" and "transport" in inspect.signature(entry_cls).parameters:
+        kwargs["transport"] = "rest"  # venues with WebSocket order entry choose it by default
     entry: OrderEntry = entry_cls(credentials, **kwargs)
     return entry
 

@@ -57,6 +57,9 @@ class VenueEntry:
     order_entry: str = ""
     """``module:Class`` of the venue's signed ``OrderEntry`` ("" when it is market data only);
     ``tickbot venues`` reads its ``capabilities`` and whether it has a testnet."""
+    user_stream: str = ""
+    """``module:Class`` of the venue's private ``UserStream`` (fills and order updates); a venue
+    takes orders when it names both (``bot.execution.venues`` builds them)."""
 
 
 def _picking(
@@ -90,6 +93,7 @@ _ENTRIES = (
         parse_specs=binance_usdm.parse_exchange_info,
         streams=("depth@100ms", "bookTicker", "aggTrade", "markPrice@1s"),
         order_entry="bot.adapters.binance_usdm.orders:BinanceOrderEntry",
+        user_stream="bot.adapters.binance_usdm.user_stream:BinanceUserStream",
     ),
     VenueEntry(
         name="bybit",
@@ -101,6 +105,7 @@ _ENTRIES = (
         parse_specs=bybit.parse_instruments_info,
         streams=("orderbook.50", "publicTrade", "tickers"),
         order_entry="bot.adapters.bybit.orders:BybitOrderEntry",
+        user_stream="bot.adapters.bybit.user_stream:BybitUserStream",
     ),
     VenueEntry(
         name="okx",
@@ -110,6 +115,7 @@ _ENTRIES = (
         parse_specs=_picking("okx", parse_okx_instruments),
         streams=okx_c.DEFAULT_CHANNELS,
         order_entry="bot.adapters.okx.orders:OkxOrderEntry",
+        user_stream="bot.adapters.okx.user_stream:OkxUserStream",
     ),
     VenueEntry(
         name="bitget",
@@ -119,6 +125,7 @@ _ENTRIES = (
         parse_specs=_picking("bitget", parse_bitget_contracts),
         streams=bitget_c.DEFAULT_CHANNELS,
         order_entry="bot.adapters.bitget.orders:BitgetOrderEntry",
+        user_stream="bot.adapters.bitget.user_stream:BitgetUserStream",
     ),
     VenueEntry(
         name="bingx",
@@ -128,6 +135,7 @@ _ENTRIES = (
         parse_specs=_picking("bingx", parse_bingx_contracts),
         streams=bingx_c.DEFAULT_STREAMS,
         order_entry="bot.adapters.bingx.orders:BingxOrderEntry",
+        user_stream="bot.adapters.bingx.user_stream:BingxUserStream",
     ),
     VenueEntry(
         name="bitmex",
@@ -137,6 +145,7 @@ _ENTRIES = (
         parse_specs=_picking("bitmex", parse_bitmex_instruments),
         streams=bitmex_c.DEFAULT_TABLES,
         order_entry="bot.adapters.bitmex.orders:BitmexOrderEntry",
+        user_stream="bot.adapters.bitmex.user_stream:BitmexUserStream",
     ),
 )
 VENUES: dict[str, VenueEntry] = {entry.name: entry for entry in _ENTRIES}

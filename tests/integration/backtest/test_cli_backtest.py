@@ -240,3 +240,35 @@ def test_two_files_of_two_venues_backtest_as_one_stream(
     stats = json.loads(out)
     assert stats["events"] == 40_000
     assert stats["fills"] > 0
+
+
+def test_without_the_report_extra_the_data_files_are_still_written(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    market: Path,
+    example_config: Path,
+    tmp_path: Path,
+) -> None:
+    """The container image has no plotly/matplotlib: a backtest there still writes its results."""
+    from bot.backtest import report
+
+    missing = {"plotly", "matplotlib"}
+    monkeypatch.setattr(report, "has_package", lambda name: name not in missing)
+    out_dir = tmp_path / "report"
+    args = ("--config", str(example_config), "--data", str(market), "--out", str(out_dir))
+    code, out, err = _backtest(capsys, *args, "--json")
+    assert code == 0, err
+    assert "HTML report skipped" in err
+    assert "tickbot[report]" in err
+    assert not (out_dir / "index.html").exists()
+    stats = json.loads(out)
+    assert json.loads((out_dir / "stats.json").read_text())["fills"] == stats["fills"]
+    assert (out_dir / "fills.csv").is_file()
+    assert (out_dir / "series.csv").is_file()
+    # Asking for PNGs without matplotlib is a user error: one line, exit 2, nothing written.
+    png_dir = tmp_path / "png"
+    code, out, err = _backtest(capsys, *args[:-1], str(png_dir), "--png")
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "matplotlib" in err
+    assert not png_dir.exists()
