@@ -22,7 +22,7 @@ for config in "$EXAMPLES"/*.yaml; do
     if [[ "$name" == cross_venue_arb ]]; then
         data=("$WORK/a.evt" "$WORK/b.evt")
     fi
-    tickbot backtest --config "$config" --data "${data[@]}" --json >/dev/null
+    tickbot backtest --config "$config" --data "${data[@]}" --json --no-report >/dev/null
     echo "warm-cache: $name compiled"
 done
 if tickbot demo --help | grep -q -- "--duration"; then
