@@ -81,7 +81,7 @@ def load(name: str) -> ModuleType:
             raise UnknownStrategyError(f"unknown strategy {name!r}")
         try:
             module = ep.load()
-        except (ImportError, AttributeError) as e:
+        except Exception as e:  # any failure of a third-party import is the plugin's: say so
             raise UnknownStrategyError(
                 f"strategy {name!r} ({ep.value}, entry point {ENTRY_POINT_GROUP}) "
                 f"does not import: {e}"

@@ -57,6 +57,12 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_schema(args: argparse.Namespace) -> int:
     """Print the JSON schema."""
+    import strategies
+
     indent = args.indent if args.indent > 0 else None
-    print(json.dumps(config_schema(), indent=indent))
+    try:
+        schema = config_schema()
+    except strategies.UnknownStrategyError as e:  # a broken plugin: one line, not a traceback
+        raise UserError(str(e)) from None
+    print(json.dumps(schema, indent=indent))
     return 0

@@ -169,7 +169,7 @@ def _load_plugin(ep: metadata.EntryPoint) -> VenueEntry:
     where = f"venue {ep.name!r} ({ep.value}, entry point {ENTRY_POINT_GROUP})"
     try:
         entry = ep.load()
-    except (ImportError, AttributeError) as e:
+    except Exception as e:  # any failure of a third-party import is the plugin's: say so
         raise ValueError(f"{where} does not import: {e}") from None
     if not isinstance(entry, VenueEntry):
         raise ValueError(f"{where} must be a VenueEntry, not {type(entry).__name__}")

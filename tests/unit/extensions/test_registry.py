@@ -80,6 +80,19 @@ def test_a_broken_plugin_is_one_line_naming_it(
     assert "\n" not in err
 
 
+def test_a_plugin_failing_at_import_breaks_no_command_with_a_traceback(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not only ImportError: whatever a third-party module raises while importing is one line."""
+    _install(site, "tp-broken", {"tp_broken": "raise RuntimeError('plugin bug')\n"},
+             "[tickbot.strategies]\nbroken_one = tp_broken\n")  # fmt: skip
+    assert main(["config", "schema"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tickbot config: error: strategy 'broken_one' (tp_broken")
+    assert "plugin bug" in err
+    assert "\n" not in err
+
+
 def test_a_plugin_whose_name_disagrees_with_its_module_is_refused(site: Path) -> None:
     _install(site, "tp-other", {"tp_strategy": PLUGIN_STRATEGY},
              "[tickbot.strategies]\nother_name = tp_strategy\n")  # fmt: skip
@@ -146,3 +159,16 @@ def test_tickbot_venues_with_a_broken_plugin_is_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("tickbot venues: error: venue 'nowhere'")
     assert "\n" not in err
+
+
+def test_order_entry_comes_from_the_one_venue_registry(site: Path) -> None:
+    """What takes orders is what the registry names: shipped venues, and plugins that name both
+    an order entry and a user stream (the market-data-only plugin does not)."""
+    from bot.execution.venues import takes_orders
+
+    _install(site, "tp-venue", {"tp_venue": PLUGIN_VENUE},
+             "[tickbot.venues]\nderibit = tp_venue:ENTRY\n")  # fmt: skip
+    assert [v for v in venues.VENUES if takes_orders(v)] == list(venues.VENUES)
+    assert takes_orders("deribit") is False
+    with pytest.raises(ValueError, match="unknown venue 'kraken-nowhere'"):
+        takes_orders("kraken-nowhere")
