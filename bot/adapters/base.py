@@ -213,6 +213,9 @@ class MarketDataFeed(Protocol):
     venue: VenueId
     stats: FeedStats
     policy: ConnectionPolicy
+    reconnect_requested: bool
+    """Set by the feed when the venue announces it will close the connection (OKX 64008); the
+    supervisor clears it and reconnects make-before-break."""
 
     def ws_urls(self) -> Sequence[str]:
         """Return the WebSocket URL(s) to connect to (Binance splits streams across several)."""
@@ -227,6 +230,14 @@ class MarketDataFeed(Protocol):
 
         Emit BOOK_INVALID rows for every book carried on that connection. Single-URL feeds may
         ignore ``url``; the supervisor always passes it by keyword.
+        """
+        ...
+
+    def on_disconnect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """The connection of ``url`` dropped: invalidate every book it carried, now.
+
+        Emit BOOK_INVALID rows and count reason ``disconnect`` per book; recovery starts at the
+        next ``on_connect``. Not called when a planned reconnect handed over to a new socket.
         """
         ...
 

@@ -80,6 +80,8 @@ class WsBookFeed:
     """Base of the feeds whose books resync by resubscribing; see the module docstring."""
 
     venue: VenueId
+    reconnect_requested = False
+    """Set when the venue announces a connection close (see ``MarketDataFeed``)."""
     checksums = False
     """Whether the venue's book messages carry a CRC32 checksum to verify (OKX, Bitget)."""
 
@@ -132,6 +134,20 @@ class WsBookFeed:
             self.forget(sync)
             self.state[inst, ST_VALID] = 0
             self.count("connect")  # one per book, as every venue counts it
+            out.append(
+                EventKind.BOOK_INVALID, inst, 0, ts_local_ns, flags=_BATCH_END, venue=self.venue
+            )
+
+    def on_disconnect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Invalidate every book: the one connection that carried them dropped."""
+        self._outgoing.clear()
+        for inst, sync in self.sync.items():
+            sync.synced = False
+            sync.last_seq = None
+            sync.resync_requested = False
+            self.forget(sync)
+            self.state[inst, ST_VALID] = 0
+            self.count("disconnect")
             out.append(
                 EventKind.BOOK_INVALID, inst, 0, ts_local_ns, flags=_BATCH_END, venue=self.venue
             )

@@ -42,6 +42,8 @@ class KernelBookFeed:
 
     venue: VenueId
     layout: SyncLayout
+    reconnect_requested = False
+    """Set when the venue announces a connection close (see ``MarketDataFeed``)."""
 
     def __init__(
         self,
@@ -69,6 +71,21 @@ class KernelBookFeed:
     def invalid_instruments(self) -> Sequence[int]:
         """Return the instruments whose book is not in sync."""
         return [r.instrument for r in self._refs if self._state[r.instrument, ST_VALID] == 0]
+
+    def carries_books(self, url: str) -> bool:
+        """Return whether the connection of ``url`` carries book streams (default: yes)."""
+        return True
+
+    def on_disconnect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Invalidate every book the dropped connection carried; they wait for ``on_connect``."""
+        if not self.carries_books(url):
+            return
+        for k in range(len(self._refs)):
+            self._invalidate(k, "disconnect", ts_local_ns, out)
+        self._forget_recovery()
+
+    def _forget_recovery(self) -> None:
+        """Drop recovery in progress (buffers, requests): the next connect starts afresh."""
 
     def resync(self, instrument: int, reason: str, ts_local_ns: int, out: EventBuffer) -> None:
         """Invalidate one instrument and start its recovery (supervisor: staleness)."""

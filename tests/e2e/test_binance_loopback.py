@@ -12,11 +12,23 @@ import pytest
 from bot.adapters.binance_usdm import BinanceUsdmFeed
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.core.dtypes import EventKind
+from bot.ingest.backoff import Backoff
 from bot.metrics import registry
 from tests.support import binance as bn
-from tests.support.asyncutil import eventually
+from tests.support.asyncutil import MS, eventually
 from tests.support.ingest import fast_options, supervised
-from tests.support.venue_server import LoopbackVenue, RestRoute, close, garbage, hold, ping, send
+from tests.support.venue_server import (
+    Broadcast,
+    LoopbackVenue,
+    RestRoute,
+    close,
+    follow,
+    garbage,
+    hold,
+    ping,
+    send,
+    until,
+)
 
 PUBLIC = "/public/stream"
 MARKET = "/market/stream"
@@ -208,18 +220,52 @@ async def test_server_ping_is_answered_with_a_pong() -> None:
             )
 
 
-async def test_session_rollover_reconnects_proactively() -> None:
-    """Binance's 24 h limit, scaled down: the session is renewed before the venue cuts it."""
+async def test_session_rollover_is_make_before_break_and_the_book_never_goes_invalid() -> None:
+    """Binance's 24 h limit, scaled down to 0.3 s: each new session is opened while the old one
+    still streams, the feed switches over, and the book stays valid throughout."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    stream = Broadcast(akro, interval_s=5 * MS)  # ~0.95 s of live diffs: 3 rollovers or so
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
-        server.script_for(PUBLIC, [[hold()]])
+        server.script_for(PUBLIC, [[follow(stream)]])
         serve_snapshots(server)
-        feed, state = make(server, trades=False, mark_price=False, session_s=0.3)
-        async with supervised(feed, state, {0: "AKROUSDT", 1: "CTKUSDT"}) as (sup, sink):
-            await eventually(lambda: len(server.connections_on(PUBLIC)) >= 3, TIMEOUT)
-            await eventually(lambda: state[0, ST_VALID] == 1 and state[1, ST_VALID] == 1, TIMEOUT)
-        assert sup.status.end_reasons[:2] == ["session_rollover", "session_rollover"]
-        assert all(c.closed_by_client for c in server.connections_on(PUBLIC)[:2])
+        feed, state = make(server, 1, trades=False, mark_price=False, session_s=0.3)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, sink):
+            await eventually(lambda: stream.done and final_ok(state, ["AKROUSDT"]), TIMEOUT)
+            invalid = [r for r in sink.rows() if r["kind"] == EventKind.BOOK_INVALID]
+            reasons = list(sup.status.end_reasons)
+            handovers = sup.status.handovers
+        assert handovers >= 1
+        assert reasons[:handovers] == ["session_rollover"] * handovers
+        assert len(server.connections_on(PUBLIC)) >= handovers + 1
+        assert all(c.closed_by_client for c in server.connections_on(PUBLIC)[:handovers])
+        assert len(invalid) == 1  # the first connect only: no rollover invalidated the book
+        assert server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")].served == 1
+        assert feed.stats.gaps == 0
+        assert "disconnect" not in feed.stats.by_reason
         assert sink.violations == 0
+
+
+async def test_a_dropped_connection_invalidates_its_books_at_once() -> None:
+    """The books must not stay valid while the feed waits (backoff) to reconnect."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        serve_snapshots(server)
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        synced = until(lambda _log: bool(state[0, ST_VALID]))
+        server.script_for(PUBLIC, [[*(send(f) for f in akro[:60]), synced, close()], [hold()]])
+        # a long backoff: the drop must be visible before anything reconnects
+        options = fast_options(backoff=Backoff(base_s=30.0, cap_s=30.0, stable_after_s=60.0))
+        before = counter("tickbot_book_resyncs_total", venue="binance-usdm", reason="disconnect")
+        async with supervised(feed, state, {0: "AKROUSDT"}, options) as (sup, _sink):
+            await eventually(lambda: state[0, ST_VALID] == 1, TIMEOUT, "AKRO synced")
+            await eventually(lambda: sup.status.end_reasons, TIMEOUT, "connection dropped")
+            assert state[0, ST_VALID] == 0
+            assert len(server.connections_on(PUBLIC)) == 1  # not reconnected yet
+            assert feed.stats.by_reason["disconnect"] == 1
+            assert feed.invalid_instruments() == [0]
+            sup._export()
+            after = counter("tickbot_book_resyncs_total", venue="binance-usdm", reason="disconnect")
+        assert after == before + 1
 
 
 async def test_silent_connection_is_declared_stale() -> None:

@@ -27,11 +27,15 @@ class Action:
     """One step of a connection script."""
 
     kind: str
-    """send | send_bytes | garbage | close | sleep | ping | hold | until"""
+    """send | send_bytes | garbage | close | sleep | ping | hold | until | follow"""
     data: str | bytes = ""
     seconds: float = 0.0
     cond: Callable[[Any], bool] | None = None
     """``until``: a predicate on the connection's ``ConnectionLog``."""
+    stream: Broadcast | None = None
+    """``follow``: the live stream to send from its current point."""
+    first: Callable[[int], Sequence[str]] | None = None
+    """``follow``: the frames to send first, given the point joined at."""
 
 
 def send(frame: str) -> Action:
@@ -76,6 +80,54 @@ def until(cond: Callable[[Any], bool], timeout_s: float = 20.0) -> Action:
 def hold() -> Action:
     """Stop sending but keep the connection open (a silent, stale connection)."""
     return Action("hold")
+
+
+class Broadcast:
+    """A live stream that every connection following it sees from where it is when it joins.
+
+    Frame ``k`` is published ``k * interval_s`` after the first follower joined, to every
+    connection following at that moment: two overlapping connections (a planned reconnect)
+    see the same events, the later one from a later point, as on a real venue. Time is scaled
+    down by ``interval_s``; the pacing is the venue's, not a test waiting.
+    """
+
+    def __init__(self, frames: Sequence[str], interval_s: float) -> None:
+        self.frames = list(frames)
+        self.interval_s = interval_s
+        self.published = 0
+        self._tick = asyncio.Event()
+        self._producer: asyncio.Task[None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.published >= len(self.frames)
+
+    def start(self) -> None:
+        """Start publishing (idempotent: the first follower starts the stream)."""
+        if self._producer is None:
+            self._producer = asyncio.get_running_loop().create_task(self._produce())
+
+    def stop(self) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+
+    async def _produce(self) -> None:
+        while not self.done:
+            self.published += 1
+            self._tick.set()
+            self._tick = asyncio.Event()
+            await asyncio.sleep(self.interval_s)
+
+    async def next_tick(self) -> None:
+        await self._tick.wait()
+
+
+def follow(stream: Broadcast, first: Callable[[int], Sequence[str]] | None = None) -> Action:
+    """Send ``stream`` 's frames live from its current point.
+
+    ``first(k)``: frames to send before, given the point ``k`` joined at (a venue's snapshot).
+    """
+    return Action("follow", stream=stream, first=first)
 
 
 @dataclass
@@ -125,6 +177,7 @@ class LoopbackVenue:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._open: set[web.WebSocketResponse] = set()
+        self._streams: set[Broadcast] = set()
         self.port = 0
 
     def script_for(self, path: str, scripts: Sequence[Sequence[Action]]) -> None:
@@ -155,6 +208,8 @@ class LoopbackVenue:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for stream in self._streams:
+            stream.stop()
         for ws in list(self._open):
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -226,6 +281,21 @@ class LoopbackVenue:
                 elif action.kind == "close":
                     await ws.close()
                     return
+                elif action.kind == "follow":
+                    stream = action.stream
+                    assert stream is not None
+                    self._streams.add(stream)
+                    stream.start()
+                    k = stream.published
+                    for frame in action.first(k) if action.first else ():
+                        await ws.send_str(frame)
+                    while not ws.closed:
+                        while k < stream.published and not ws.closed:
+                            await ws.send_str(stream.frames[k])
+                            k += 1
+                        if stream.done:
+                            break
+                        await stream.next_tick()
                 elif action.kind == "hold":
                     await asyncio.Event().wait()
                 elif action.kind == "until":

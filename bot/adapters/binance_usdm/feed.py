@@ -107,12 +107,21 @@ class BinanceUsdmFeed(KernelBookFeed):
 
     def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
         """After a (re)connect of the depth connection, every book resyncs from a snapshot."""
-        if url and not urlsplit(url).path.startswith(c.WS_ROUTE_PUBLIC):
+        if not self.carries_books(url):
             return  # trades / mark price carry no book state
-        self._wanted.clear()
-        self._pending.clear()
+        self._forget_recovery()
         for k in range(len(self._refs)):
             self._start_resync(k, "connect", ts_local_ns, out)
+
+    def carries_books(self, url: str) -> bool:
+        """Return whether ``url`` is the /public route (depth, bookTicker)."""
+        return not url or urlsplit(url).path.startswith(c.WS_ROUTE_PUBLIC)
+
+    def _forget_recovery(self) -> None:
+        self._wanted.clear()
+        self._pending.clear()
+        for buffer in self._buffers:
+            buffer.clear()
 
     def take_outgoing(self) -> Sequence[str]:
         """Return nothing: Binance needs no application-level answers."""

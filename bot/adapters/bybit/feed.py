@@ -107,10 +107,13 @@ class BybitFeed(KernelBookFeed):
 
     def on_connect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
         """After a (re)connect every book waits for the snapshot its subscription brings."""
-        self._outgoing.clear()
-        self._tick_state = [TickerState() for _ in self._refs]
+        self._forget_recovery()
         for k in range(len(self._refs)):
             self._invalidate(k, "connect", ts_local_ns, out)
+
+    def _forget_recovery(self) -> None:
+        self._outgoing.clear()
+        self._tick_state = [TickerState() for _ in self._refs]
 
     def take_outgoing(self) -> Sequence[str]:
         """Return and clear resubscribe frames queued by resyncs."""
