@@ -27,12 +27,13 @@ connection that delivered the message.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from bot.adapters.errors import AdapterError
 from bot.core.dtypes import EVENT_DTYPE, VenueId
 from bot.core.instruments import InstrumentSpec
 from bot.core.ticks import Grid
@@ -198,6 +199,9 @@ class ConnectionPolicy:
     """Binary frames are gzip-compressed (BingX): the transport gunzips them before on_message."""
     snapshot_timeout_s: float = 10.0
     """Deadline for one REST snapshot request."""
+    classify_http: Callable[[int, str], AdapterError] | None = None
+    """The venue's reading of a non-200 REST status (``RetryableError`` or ``FatalError``);
+    None: plain HTTP semantics (``bot.adapters.errors.classify_http_status``)."""
 
 
 class MarketDataFeed(Protocol):

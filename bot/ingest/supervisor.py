@@ -40,7 +40,7 @@ from bot.adapters.base import (
     SnapshotRequest,
     gunzip_frame,
 )
-from bot.adapters.errors import FatalError
+from bot.adapters.errors import AdapterError, FatalError, classify_http_status
 from bot.core.book import ST_LAST_TS, ST_VALID
 from bot.ingest.backoff import Backoff
 from bot.ingest.metrics import FeedMetrics
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 _RETRYABLE = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 _FATAL_HANDSHAKE = frozenset({400, 401, 404, 410})
+_RATE_LIMITED = frozenset({418, 429})
+"""Too many requests, and Binance's IP ban after ignoring 429s: both carry ``Retry-After``."""
 _PLANNED = frozenset({"session_rollover", "venue_notice"})
 """End reasons of planned reconnects: made before the old socket breaks, without backoff."""
 _S = 1e-9
@@ -81,6 +83,11 @@ class SupervisorOptions:
     """Resync an instrument whose book has not changed for this long (None: off; quiet markets
     are legitimate, connection staleness is always enforced)."""
     snapshot_concurrency: int = 2
+    snapshot_client_attempts: int = 3
+    """A snapshot refused with a 4xx (not 429/418) is tried this often, then given up on: the
+    request itself is wrong (unknown symbol) and retrying would not fix it."""
+    rate_limit_wait_s: float = 60.0
+    """Wait after a 429/418 without a usable ``Retry-After``."""
     snapshot_min_interval_s: float = 1.0
     """At most one snapshot per instrument per interval: a venue serving stale snapshots (or
     a flapping stream) must not turn resyncs into a request storm (Binance: weight 20 each)."""
@@ -160,6 +167,7 @@ class FeedSupervisor:
         self._conns: list[_Conn] = []
         self._http: aiohttp.ClientSession | None = None
         self._tg: asyncio.TaskGroup | None = None
+        self._rest_blocked_until_ns = 0
         self.metrics = FeedMetrics(feed.venue.label, symbols)
 
     async def run(self) -> None:
@@ -499,16 +507,10 @@ class FeedSupervisor:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
             self._last_snapshot_ns[request.instrument] = time.monotonic_ns()
-            attempt = 0
-            while True:
-                body = await self._fetch(request)
-                if body is not None:
-                    break
-                self.status.snapshot_failures += 1
-                self.metrics.snapshot_failed()
-                await asyncio.sleep(self.options.snapshot_backoff.delay(attempt, self._rng))
-                attempt += 1
+            body = await self._fetch_with_retries(request)
             self._queued.discard(request)
+            if body is None:
+                continue
             ts = self._wall_ns()
             if self.tap is not None:
                 self.tap.rest(request.path, body, ts)
@@ -516,8 +518,47 @@ class FeedSupervisor:
             self._publish()
             await self._after_message(self._any_ws())
 
-    async def _fetch(self, request: SnapshotRequest) -> bytes | None:
-        """GET one snapshot under a deadline; None on a retryable failure."""
+    async def _fetch_with_retries(self, request: SnapshotRequest) -> bytes | None:
+        """Fetch until it succeeds; None if the venue refuses the request itself (4xx).
+
+        Rate limits (429, 418) wait at least the venue's ``Retry-After``, and every worker waits
+        with them (the limit is the IP's); 5xx, timeouts and network errors back off; any other
+        4xx is retried ``snapshot_client_attempts`` times only, then the instrument stays
+        invalid until its connection reconnects.
+        """
+        attempt = 0
+        client_failures = 0
+        while True:
+            await self._rest_pause()
+            failure = await self._fetch(request)
+            if isinstance(failure, bytes):
+                return failure
+            error_class, retry_after_s = failure
+            self.status.snapshot_failures += 1
+            self.status.rest_errors[error_class] = self.status.rest_errors.get(error_class, 0) + 1
+            self.metrics.snapshot_failed(error_class)
+            if error_class == "client":
+                client_failures += 1
+                if client_failures >= self.options.snapshot_client_attempts:
+                    log.error("%s snapshot %s: refused %d times; giving up until reconnect",
+                              self.feed.venue.label, request.path, client_failures)  # fmt: skip
+                    return None
+            delay = self.options.snapshot_backoff.delay(attempt, self._rng)
+            if retry_after_s is not None:
+                until = time.monotonic_ns() + int(retry_after_s / _S)
+                self._rest_blocked_until_ns = max(self._rest_blocked_until_ns, until)
+                delay = 0.0  # _rest_pause waits for Retry-After
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _rest_pause(self) -> None:
+        """Wait out a venue rate limit (``Retry-After``) that any worker ran into."""
+        wait_ns = self._rest_blocked_until_ns - time.monotonic_ns()
+        if wait_ns > 0:
+            await asyncio.sleep(wait_ns * _S)
+
+    async def _fetch(self, request: SnapshotRequest) -> bytes | tuple[str, float | None]:
+        """GET one snapshot under a deadline; on failure return ``(class, retry_after_s)``."""
         assert self._http is not None
         url = self.feed.policy.rest_base_url.rstrip("/") + request.path
         began = time.monotonic_ns()
@@ -525,14 +566,27 @@ class FeedSupervisor:
             async with asyncio.timeout(self.feed.policy.snapshot_timeout_s):
                 async with self._http.get(url) as reply:
                     body = await reply.read()
-                    if reply.status != 200:
-                        log.warning("%s snapshot %s: HTTP %d", self.feed.venue.label,
-                                    request.path, reply.status)  # fmt: skip
-                        return None
+                    status = reply.status
+                    retry_after = reply.headers.get("Retry-After")
+        except TimeoutError:
+            log.warning("%s snapshot %s timed out", self.feed.venue.label, request.path)
+            return "timeout", None
         except _RETRYABLE as e:
             log.warning("%s snapshot %s failed: %s", self.feed.venue.label, request.path,
                         type(e).__name__)  # fmt: skip
-            return None
+            return "network", None
+        if status != 200:
+            classify = self.feed.policy.classify_http
+            error = (
+                classify(status, request.path)
+                if classify is not None
+                else classify_http_status(self.feed.venue.label, status, request.path)
+            )
+            error_class = _http_class(status, error)
+            log.warning("%s snapshot: %s (%s)", self.feed.venue.label, error, error_class)
+            if error_class == "rate_limit":
+                return error_class, _retry_after_s(retry_after, self.options.rate_limit_wait_s)
+            return error_class, None
         self.metrics.snapshot_seconds((time.monotonic_ns() - began) * _S)
         return body
 
@@ -565,6 +619,25 @@ class FeedSupervisor:
 
     def _export(self) -> None:
         self.metrics.export(self.feed.stats, self.feed.invalid_instruments())
+
+
+def _http_class(status: int, error: AdapterError) -> str:
+    """Return the metric class of a failed REST reply."""
+    if status in _RATE_LIMITED:
+        return "rate_limit"
+    if status >= 500:
+        return "server"
+    return "client" if isinstance(error, FatalError) else "retryable"
+
+
+def _retry_after_s(header: str | None, default_s: float) -> float:
+    """Return a ``Retry-After`` header's delay in seconds (delta-seconds form), else the default.
+
+    The HTTP-date form is not used by the venues (Binance sends seconds) and reads as default.
+    """
+    if header is not None and header.strip().isdigit():
+        return float(int(header.strip()))
+    return default_s
 
 
 def _reason(error: BaseException, default: str) -> str:

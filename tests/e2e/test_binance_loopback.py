@@ -187,6 +187,66 @@ async def test_slow_and_failing_snapshots_are_retried() -> None:
         assert route.served == 1
 
 
+async def test_rate_limited_snapshot_waits_for_retry_after() -> None:
+    """429 (and 418, Binance's IP ban) carry Retry-After: the next request waits that long."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(
+            bodies=[bn.snapshot("AKROUSDT")], fail_first=2, fail_status=429, retry_after="1"
+        )
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        labels = {"venue": "binance-usdm", "class": "rate_limit"}
+        before = counter("tickbot_snapshot_failures_total", **labels)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, _sink):
+            await eventually(lambda: route.failed == 1, TIMEOUT, "first 429")
+            route.fail_status = 418  # the IP ban: the same class, the same wait
+            await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT)
+        assert route.failed == 2
+        assert route.served == 1
+        first, second, third = route.requested_at
+        assert second - first >= 1.0
+        assert third - second >= 1.0
+        assert sup.status.rest_errors == {"rate_limit": 2}
+        assert counter("tickbot_snapshot_failures_total", **labels) == before + 2
+
+
+async def test_client_error_snapshot_is_not_retried_forever() -> None:
+    """A 400 (say, a symbol the venue does not list) would fail again: tried a few times, then
+    the book stays invalid (visible in the metrics) instead of hammering the venue."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(bodies=[bn.snapshot("AKROUSDT")], fail_first=1000, fail_status=400)
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        labels = {"venue": "binance-usdm", "class": "client"}
+        before = counter("tickbot_snapshot_failures_total", **labels)
+        options = fast_options(snapshot_client_attempts=3)
+        async with supervised(feed, state, {0: "AKROUSDT"}, options) as (sup, _sink):
+            await eventually(lambda: sup.status.rest_errors.get("client") == 3, TIMEOUT)
+            # the worker gave up: its queue is empty and nothing is queued again
+            await eventually(lambda: not sup._queued, TIMEOUT, "request dropped")
+            assert state[0, ST_VALID] == 0
+        assert route.failed == 3
+        assert sup.status.rest_errors == {"client": 3}
+        assert counter("tickbot_snapshot_failures_total", **labels) == before + 3
+
+
+async def test_server_errors_back_off_and_are_counted_as_server() -> None:
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(bodies=[bn.snapshot("AKROUSDT")], fail_first=3, fail_status=503)
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, _sink):
+            await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT)
+        assert route.failed == 3
+        assert sup.status.rest_errors == {"server": 3}
+
+
 async def test_snapshot_timeout_is_retried() -> None:
     akro = bn.lines("depth_diff", "AKROUSDT")
     async with LoopbackVenue(bn.PROTOCOL, []) as server:

@@ -151,8 +151,12 @@ class RestRoute:
     delay_s: float = 0.0
     fail_first: int = 0
     fail_status: int = 500
+    retry_after: str | None = None
+    """``Retry-After`` header of the failures (rate limits)."""
     served: int = 0
     failed: int = 0
+    requested_at: list[float] = field(default_factory=list)
+    """Loop time of every request (to check a client waited as told)."""
 
 
 @dataclass
@@ -221,11 +225,13 @@ class LoopbackVenue:
         route = self.rest.get(key)
         if route is None:
             return web.Response(status=404, text="unknown path")
+        route.requested_at.append(asyncio.get_running_loop().time())
         if route.delay_s:
             await asyncio.sleep(route.delay_s)
         if route.failed < route.fail_first:
             route.failed += 1
-            return web.Response(status=route.fail_status, text="injected failure")
+            headers = {"Retry-After": route.retry_after} if route.retry_after else None
+            return web.Response(status=route.fail_status, text="injected failure", headers=headers)
         body = route.bodies[min(route.served, len(route.bodies) - 1)]
         route.served += 1
         return web.Response(body=body, content_type="application/json")

@@ -28,6 +28,7 @@ from bot.adapters.base import (
 )
 from bot.adapters.binance_usdm import constants as c
 from bot.adapters.binance_usdm import schemas, snapshot, sync
+from bot.adapters.binance_usdm.errors import classify_http
 from bot.adapters.binance_usdm.parse import parse_agg_trade, parse_book_ticker, parse_mark_price
 from bot.adapters.common import pack_symbols
 from bot.adapters.kernelfeed import KernelBookFeed, SyncLayout
@@ -74,6 +75,7 @@ class BinanceUsdmFeed(KernelBookFeed):
             stale_after_s=stale_after_s,
             max_session_s=session_s,
             snapshot_timeout_s=c.SNAPSHOT_TIMEOUT_S,
+            classify_http=classify_http,
         )
         super().__init__(instruments, qty, state, policy)
         self._ws_base = ws_base_url.rstrip("/")

@@ -25,6 +25,7 @@ from bot.adapters.base import (
 )
 from bot.adapters.bybit import book, schemas
 from bot.adapters.bybit import constants as c
+from bot.adapters.bybit.errors import classify_http
 from bot.adapters.bybit.parse import TickerState, parse_public_trade
 from bot.adapters.common import ms_to_ns, symbol_table
 from bot.adapters.kernelfeed import KernelBookFeed, SyncLayout
@@ -67,6 +68,7 @@ class BybitFeed(KernelBookFeed):
             rest_base_url=rest_base_url,
             keepalive=Keepalive(interval_s=ping_interval_s, text=c.PING_TEXT),
             stale_after_s=stale_after_s,
+            classify_http=classify_http,
         )
         super().__init__(instruments, qty, state, policy)
         self._ws_url = ws_url
