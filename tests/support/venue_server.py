@@ -138,6 +138,12 @@ class VenueProtocol:
     reply: Callable[[str], Sequence[str | bytes]] = lambda text: ()
     """Frames to send in answer to a client text frame (pong, subscribe ack, a new snapshot);
     ``bytes`` go out as binary frames (BingX gzips everything)."""
+    topic_of: Callable[[str], str | None] | None = None
+    """The topic a scripted frame belongs to (None: not a topic push). Set, the server behaves
+    like the venue: a connection's script starts at its first subscription, and a topic's
+    frames go only to connections subscribed to it (the others are counted as withheld)."""
+    subscription: Callable[[str], tuple[str, Sequence[str]] | None] = lambda text: None
+    """``("subscribe" | "unsubscribe", topics)`` for a client frame that (un)subscribes."""
 
 
 @dataclass
@@ -167,6 +173,9 @@ class ConnectionLog:
     received: list[str] = field(default_factory=list)
     pongs: int = 0
     closed_by_client: bool = False
+    subscribed: set[str] = field(default_factory=set)
+    withheld: list[str] = field(default_factory=list)
+    """Topics of scripted frames not sent because the client had not subscribed to them."""
 
 
 class LoopbackVenue:
@@ -252,6 +261,13 @@ class LoopbackVenue:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     log.received.append(msg.data)
+                    change = self.protocol.subscription(msg.data)
+                    if change is not None:
+                        op, topics = change
+                        if op == "subscribe":
+                            log.subscribed.update(topics)
+                        else:
+                            log.subscribed.difference_update(topics)
                     for answer in self.protocol.reply(msg.data):
                         if isinstance(answer, bytes):
                             await ws.send_bytes(answer)
@@ -269,13 +285,39 @@ class LoopbackVenue:
             self._open.discard(ws)
         return ws
 
+    @staticmethod
+    async def _subscribed(log: ConnectionLog, timeout_s: float = 20.0) -> bool:
+        """Wait for the connection's first subscription (a venue sends nothing before)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not log.subscribed:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.002)
+        return True
+
+    def _deliverable(self, frame: str, log: ConnectionLog) -> bool:
+        """Whether the venue would send ``frame`` on this connection (subscribed topic)."""
+        topic_of = self.protocol.topic_of
+        if topic_of is None:
+            return True
+        topic = topic_of(frame)
+        if topic is None or topic in log.subscribed:
+            return True
+        log.withheld.append(topic)
+        return False
+
     async def _play(
         self, ws: web.WebSocketResponse, script: Sequence[Action], log: ConnectionLog
     ) -> None:
         try:
+            if self.protocol.topic_of is not None and not await self._subscribed(log):
+                await ws.close()
+                return
             for action in script:
                 if ws.closed:
                     return
+                if action.kind == "send" and not self._deliverable(str(action.data), log):
+                    continue
                 if action.kind in ("send", "garbage"):
                     await ws.send_str(str(action.data))
                 elif action.kind == "send_bytes":
@@ -297,7 +339,8 @@ class LoopbackVenue:
                         await ws.send_str(frame)
                     while not ws.closed:
                         while k < stream.published and not ws.closed:
-                            await ws.send_str(stream.frames[k])
+                            if self._deliverable(stream.frames[k], log):
+                                await ws.send_str(stream.frames[k])
                             k += 1
                         if stream.done:
                             break

@@ -1,5 +1,8 @@
 """Bybit v5 book sync: one numba kernel from an ``orderbook.*`` frame to an updated book.
 
+The topic must be exactly one the feed subscribed to (``orderbook.<depth>.<symbol>``, one row of
+``symtab`` per instrument) and ``data.s`` its symbol: a frame of another depth is not this book.
+
 Rules (docs/venues.md): the first message after subscribing is ``type:"snapshot"``; a snapshot
 at any time (or a delta with ``u == 1``, a service restart) replaces the book; every delta must
 carry ``u == previous u + 1`` (contiguous in the real captures), otherwise it is a gap and the
@@ -33,7 +36,9 @@ SY_LOT_M = 4
 SY_LOT_E = 5
 SY_SYMLEN = 6
 SY_INST = 7
-N_SY = 8
+SY_TOPICLEN = 8
+"""Length of the instrument's book topic in its ``symtab`` row (the symbol is its tail)."""
+N_SY = 9
 
 PHASE_WAIT = 0
 """Waiting for a snapshot (after connect or a gap): deltas are dropped."""
@@ -53,6 +58,8 @@ class BookStatus(IntEnum):
     GAP = 5
     BAD_LEVEL = 6
     CROSSED = 7
+    OTHER_TOPIC = 8
+    """An ``orderbook.*`` topic the feed did not subscribe to (another depth or symbol)."""
 
 
 R_STATUS = 0
@@ -167,6 +174,21 @@ def _keys(buf: np.ndarray, s: int, e: int, res: np.ndarray, inner: bool) -> bool
 
 
 @njit(cache=True, nogil=True)
+def _is_topic_symbol(
+    buf: np.ndarray, s: int, e: int, symtab: np.ndarray, k: int, sync: np.ndarray
+) -> bool:
+    """Return whether ``buf[s:e]`` is the symbol at the end of topic row ``k``."""
+    length = sync[k, SY_SYMLEN]
+    start = sync[k, SY_TOPICLEN] - length
+    if e - s != length:
+        return False
+    for j in range(length):  # noqa: SIM110
+        if buf[s + j] != symtab[k, start + j]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def book_message(
     buf: np.ndarray,
     end: int,
@@ -216,11 +238,14 @@ def book_message(
     res[R_SNAPSHOT] = 1 if snapshot else 0
     local = -1
     for k in range(sync.shape[0]):
-        if bytes_equal(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, k, sync[k, SY_SYMLEN]):
+        if bytes_equal(buf, res[_F_TOPIC_S], res[_F_TOPIC_E], symtab, k, sync[k, SY_TOPICLEN]):
             local = k
             break
     if local < 0:
-        res[R_STATUS] = 3
+        res[R_STATUS] = 8  # OTHER_TOPIC
+        return n
+    if not _is_topic_symbol(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, local, sync):
+        res[R_STATUS] = 3  # data.s is not the topic's symbol
         return n
     res[R_LOCAL] = local
     if not snapshot:

@@ -75,8 +75,10 @@ class BybitFeed(KernelBookFeed):
         self._depth = depth
         self._trades = trades
         self._tickers = tickers
-        self._symtab, lengths = symbol_table([r.spec.symbol for r in self._refs], 32)
-        self._sync[:, book.SY_SYMLEN] = lengths[: len(self._refs)]
+        topics = [self._book_topic(k) for k in range(len(self._refs))]
+        self._symtab, lengths = symbol_table(topics, c.MAX_TOPIC_BYTES)
+        self._sync[:, book.SY_TOPICLEN] = lengths[: len(self._refs)]
+        self._sync[:, book.SY_SYMLEN] = [len(r.spec.symbol) for r in self._refs]
         self._tick_state = [TickerState() for _ in self._refs]
         self._outgoing: list[str] = []
 
@@ -184,6 +186,8 @@ class BybitFeed(KernelBookFeed):
                 self._start_resync(local, "malformed", ts_local_ns, out)
         elif status == _S.UNKNOWN_SYMBOL:
             self._count("unknown_symbol")
+        elif status == _S.OTHER_TOPIC:
+            self._count("unsubscribed_topic")
         elif slow_ok:
             self._slow(raw, ts_local_ns, out)
         else:
