@@ -14,6 +14,7 @@ editor or ``values.schema.json`` validates the params too.
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any
 
@@ -58,15 +59,22 @@ def _message(e: msgspec.ValidationError, t: mi.Type, value: Any) -> str:
     return text.split(" - at `$", 1)[0]
 
 
+@functools.cache
+def _struct_info(cls: type) -> tuple[mi.StructType, dict[str, Any], dict[str, mi.Field]]:
+    """The struct's msgspec info, type hints and fields by name, computed once per class:
+    ``mi.type_info`` walks the whole type tree, which cost most of a config check."""
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return info, hints, {f.encode_name: f for f in info.fields}
+
+
 def _check_struct(cls: type, raw: Any, path: str, errors: list[str]) -> None:
     where = path or "<top>"
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a mapping, got {type(raw).__name__}")
         return
-    info = mi.type_info(cls)
-    assert isinstance(info, mi.StructType)
-    hints = typing.get_type_hints(cls, include_extras=True)
-    fields = {f.encode_name: f for f in info.fields}
+    info, hints, fields = _struct_info(cls)
     before = len(errors)
     errors.extend(f"{_join(path, str(key))}: unknown field" for key in raw if key not in fields)
     for name, f in fields.items():

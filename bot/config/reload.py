@@ -38,7 +38,13 @@ import yaml
 
 import strategies
 from bot.config.check import config_errors
-from bot.config.schema import ConfigError, StrategyConfig, parse_config, validate_params
+from bot.config.schema import (
+    SAFE_LOADER,
+    ConfigError,
+    StrategyConfig,
+    parse_config,
+    validate_params,
+)
 from bot.metrics import registry as m
 
 log = logging.getLogger(__name__)
@@ -64,7 +70,7 @@ def content_hash(data: bytes) -> str:
 def parse_snapshot(data: bytes, source: str = "config") -> Snapshot:
     """Validate a config file's bytes; raise ``ConfigError`` listing every error."""
     try:
-        raw = yaml.safe_load(data.decode("utf-8"))
+        raw = yaml.load(data.decode("utf-8"), Loader=SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from None
     errors = config_errors(raw)

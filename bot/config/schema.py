@@ -33,7 +33,8 @@ Secret directory that hold them.
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -43,6 +44,11 @@ from bot.config.trading import ExecutionSection
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+
+
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (about 10x faster, same documents),
+else the pure-Python one. Safe either way: no Python objects are constructed from tags."""
 
 
 class ConfigError(ValueError):
@@ -129,6 +135,29 @@ simulated fills; ``live``: real orders."""
 VENUE_NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 
 
+ENV_NAME_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,127}", re.ASCII)
+"""What an ``*_env`` field may hold: a conventional environment variable name. A key pasted
+there by mistake is refused without being echoed (errors are printed and logged)."""
+
+
+def _check_env_name(field: str, value: str | None) -> None:
+    if value is not None and ENV_NAME_RE.fullmatch(value) is None:
+        raise ValueError(
+            f"{field} must name an environment variable (A-Z, 0-9, _), not hold a key: "
+            "the value is not shown"
+        )
+
+
+def check_service_path(field: str, value: str | None) -> None:
+    """Refuse a service path (Secret directory, journal) with a ``..`` part or a NUL byte.
+
+    A config pushed to a running pod as a ConfigMap names these; ``..`` would let it point the
+    journal or the key files outside the mounted volumes. Backtest paths are the user's own.
+    """
+    if value is not None and ("\0" in value or ".." in PurePosixPath(value).parts):
+        raise ValueError(f"{field} must not contain '..' or a NUL byte, got {value!r:.80}")
+
+
 class CredentialsSection(_Struct, frozen=True):
     """Where a venue account's keys are: environment variables or a mounted Secret directory.
 
@@ -142,6 +171,12 @@ class CredentialsSection(_Struct, frozen=True):
     passphrase_env: str | None = None
     directory: str | None = None
 
+    def __post_init__(self) -> None:
+        _check_env_name("api_key_env", self.api_key_env)
+        _check_env_name("api_secret_env", self.api_secret_env)
+        _check_env_name("passphrase_env", self.passphrase_env)
+        check_service_path("directory", self.directory)
+
 
 class VenueSection(_Struct, frozen=True):
     """A venue the bot connects to (restart to change)."""
@@ -154,6 +189,10 @@ class VenueSection(_Struct, frozen=True):
     """Override of the REST base URL (snapshots, instrument specs)."""
     order_url: str | None = None
     """Override of the order-entry base URL (live mode)."""
+    order_ws_url: str | None = None
+    """Override of the WebSocket order-entry URL (live mode, venues that have one)."""
+    user_ws_url: str | None = None
+    """Override of the private user-stream WebSocket URL (live mode)."""
     credentials: CredentialsSection | None = None
     """Required in live mode."""
 
@@ -197,6 +236,9 @@ class JournalSection(_Struct, frozen=True):
 
     path: str | None = None
     """A directory; unset: no journal (sim and paper only)."""
+
+    def __post_init__(self) -> None:
+        check_service_path("path", self.path)
 
 
 class LeaseSection(_Struct, frozen=True):
@@ -276,7 +318,7 @@ def load_config(path: str | Path) -> StrategyConfig:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     return parse_config(raw, source=str(path))

@@ -170,7 +170,7 @@ class Router:
         return True
 
     def snapshot(self) -> dict[str, Any]:
-        """Return the journal snapshot: live orders, counter, runs, recent trade ids."""
+        """Return the journal snapshot: live orders, counter, runs, recent trade ids, positions."""
         recent = list(self._seen)[-SNAPSHOT_TRADES:]
         return {
             "run": self.ids.run_id if self.ids is not None else "",
@@ -179,6 +179,10 @@ class Router:
             "orders": [self.order_record(o) for o in self.live_orders()],
             "recent_trades": [list(k) for k in recent],
             "last_fill_ns": {v.label: ts for v, ts in self.last_fill_ns.items()},
+            "positions": [
+                [x.venue.label, x.symbol, x.lot.to_str(int(self.rstate[x.id]["position_lot"]))]
+                for x in self.instruments
+            ],
         }
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -550,11 +554,12 @@ class Router:
         self._seen[key] = None
         if len(self._seen) > SEEN_TRADES_CAP:
             self._seen.popitem(last=False)
-        order = self._by_cid.get(fill.client_order_id)
+        order = self.order_of_fill(acct, fill)
         x = self._by_symbol.get((acct.venue, fill.symbol))
         self.journal.append(
             "fill",
-            {"cid": fill.client_order_id, "venue": acct.venue.label, "symbol": fill.symbol,
+            {"cid": order.client_id if order is not None else fill.client_order_id,
+             "venue": acct.venue.label, "symbol": fill.symbol,
              "trade_id": fill.trade_id, "side": int(fill.side), "qty": fill.qty,
              "px": fill.price, "fee": fill.fee, "fee_asset": fill.fee_asset,
              "liq": int(fill.liquidity), "ts_exch": fill.ts_exch_ns, "src": source},
@@ -589,6 +594,17 @@ class Router:
         if moved:
             self._emit(order, ts_exch_ns=fill.ts_exch_ns)
         return True
+
+    def order_of_fill(self, acct: Account, fill: FillReport) -> Order | None:
+        """Return the order a fill belongs to: by client id, else by the venue's order id
+        (Binance's, Bitget's and BingX's fill lists carry only the latter)."""
+        order = self._by_cid.get(fill.client_order_id) if fill.client_order_id else None
+        if order is not None or not fill.venue_order_id:
+            return order
+        for o in self.orders.values():
+            if o.venue_order_id == fill.venue_order_id and o.venue == acct.venue:
+                return o
+        return None
 
     # -- risk and bookkeeping ----------------------------------------------------------------
     def _reserve(self, order: Order, lots: int) -> None:

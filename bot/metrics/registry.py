@@ -196,6 +196,12 @@ LOOP_LAG = Histogram(
     buckets=(1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0, 5.0),
     registry=REGISTRY,
 )
+ASYNCIO_TASKS = Gauge(
+    "tickbot_asyncio_tasks",
+    "Tasks alive on the trading loop (set every loop-lag beat): a count that keeps growing is a "
+    "task leak.",
+    registry=REGISTRY,
+)
 VENUE_CONNECTED = Gauge(
     "tickbot_venue_connected",
     "1 while every market-data connection of the venue is open.",

@@ -50,6 +50,7 @@ class LoopMonitor:
             self.last_lag_s = lag_s
             self.last_beat_ns = now
             m.LOOP_LAG.observe(lag_s)
+            m.ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
 
     def stuck_for_s(self) -> float:
         """Return how long since the last beat beyond one period (0 while beating)."""

@@ -10,8 +10,11 @@ whether to send again).
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -63,6 +66,87 @@ def check_decimal(name: str, value: object) -> str:
     ) or (type(value) is str and DECIMAL_RE.fullmatch(value) is not None):
         return value
     raise ValueError(f"{name} must be a decimal string made from ticks, got {value!r}")
+
+
+REPORT_DECIMAL_RE = re.compile(r"-?\d{1,40}(?:\.\d{1,40})?(?:[eE][+-]?\d{1,2})?", re.ASCII)
+"""A decimal a venue may report: the router does exact integer arithmetic on it, so a value
+like ``1e999999`` (seconds of big-integer work) or ``NaN`` is refused at the boundary."""
+REPORT_DECIMALS = {
+    "qty": False,
+    "filled_qty": False,
+    "price": True,
+    "avg_price": True,
+    "fee": False,
+    "entry_price": True,
+    "total": False,
+    "available": False,
+}
+"""Decimal fields of the report types; True where None is allowed."""
+MALFORMED_REPLY_ERRORS = (ValueError, LookupError, TypeError, AttributeError, ArithmeticError)
+"""What reading a reply of an unexpected shape raises (a field missing, of the wrong type)."""
+log = logging.getLogger(__name__)
+
+
+def check_report(report: Any) -> Any:
+    """Return ``report`` if its decimal fields are decimals the router can use, else raise
+    ``ValueError`` (a venue reply or push that parsed but carries garbage)."""
+    for name in getattr(type(report), "__slots__", ()):
+        if name in REPORT_DECIMALS:
+            value = getattr(report, name)
+            if value is None and REPORT_DECIMALS[name]:
+                continue
+            if type(value) is not str or REPORT_DECIMAL_RE.fullmatch(value) is None:
+                raise ValueError(f"report field {name} is not a decimal: {value!r:.40}")
+        elif name == "ts_exch_ns" and type(getattr(report, name)) is not int:
+            raise ValueError("report field ts_exch_ns is not an integer")
+    return report
+
+
+def _check_result(result: Any) -> Any:
+    if isinstance(result, list):
+        for item in result:
+            check_report(item)
+    elif result is not None:
+        check_report(result)
+    return result
+
+
+_REPLIED: contextvars.ContextVar[bool] = contextvars.ContextVar("tickbot_replied", default=False)
+"""Set once the call in this task has decoded a reply: errors raised after that are the
+reply's fault, errors raised before it the caller's (a bad price string)."""
+
+STATE_CHANGING_CALLS = ("submit", "cancel", "amend", "cancel_all", "arm_dead_man_switch")
+QUERY_CALLS = ("query_order", "open_orders", "recent_fills", "position", "balances")
+
+
+def _guarded(
+    fn: Callable[..., Coroutine[Any, Any, Any]], state_changing: bool
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """Wrap an order-entry call so a reply it cannot read raises a typed ``AdapterError``:
+    ``UnknownOutcomeError`` for a state-changing call (the venue may have acted: reconcile),
+    ``RetryableError`` for a query. The router handles only these; a ``KeyError`` from a reply
+    of an unexpected shape would otherwise end its task."""
+
+    @functools.wraps(fn)
+    async def call(self: RestOrderEntry, *args: Any, **kwargs: Any) -> Any:
+        token = _REPLIED.set(False)
+        try:
+            return _check_result(await fn(self, *args, **kwargs))
+        except MALFORMED_REPLY_ERRORS as e:
+            if not _REPLIED.get():
+                raise
+            what = f"{self.venue_name}: {fn.__name__}: reply not understood ({type(e).__name__})"
+            log.warning("%s: %.200s", what, e)
+            if state_changing:
+                raise UnknownOutcomeError(what + " (outcome unknown: reconcile)") from e
+            raise RetryableError(what) from e
+        finally:
+            replied = _REPLIED.get()
+            _REPLIED.reset(token)
+            if replied:
+                _REPLIED.set(True)
+
+    return call
 
 
 SYMBOL_RE = re.compile(r"[A-Za-z0-9_.-]{1,40}", re.ASCII)
@@ -150,6 +234,14 @@ class RestOrderEntry:
         self._on_usage = on_usage
         self._usage_parser = usage_parser
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for names, state_changing in ((STATE_CHANGING_CALLS, True), (QUERY_CALLS, False)):
+            for name in names:
+                fn = cls.__dict__.get(name)
+                if fn is not None:
+                    setattr(cls, name, _guarded(fn, state_changing))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, key={self._credentials})"
 
@@ -174,6 +266,7 @@ class RestOrderEntry:
         return orjson.loads(body)
 
     def _json(self, reply: RestReply, *, state_changing: bool) -> Any:
+        _REPLIED.set(True)
         try:
             return self._decode(reply.body)
         except ValueError as e:  # orjson's and json's decode errors are ValueErrors

@@ -3,8 +3,16 @@
 A venue subclass says where to connect (``_url``: a listen-key URL or a private endpoint), how
 to log in and subscribe (``_handshake``), what its application-level ping is (``_ping_frame``)
 and how to turn one frame into reports (``_parse``, a pure function tested on real pushes).
-Iteration ends when the connection is lost; the router reconciles, then iterates again, which
-reconnects. Protocol-level pings are answered by aiohttp.
+Each session first yields ``StreamConnected`` (logged in and subscribed), on which the router
+reconciles with REST, so nothing between two sessions is lost. Iteration ends when the
+connection is lost; the router iterates again, which reconnects. Protocol-level pings are
+answered by aiohttp.
+
+A frame ``_parse`` cannot read (not JSON, a field missing or of the wrong type, a number that
+is not a decimal: ``check_report``) is counted in ``malformed``, logged, and ends the
+iteration with a ``RetryableError``: it may have carried a fill, and the reconciliation that
+follows every reconnect fetches the fills the bot missed, so nothing is lost (a skipped frame
+alone would drop that fill until the next reconnect).
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,10 +29,17 @@ import aiohttp
 import orjson
 
 from bot.adapters.errors import FatalError, RetryableError
+from bot.adapters.rest.entry import check_report
 from bot.adapters.rest.session import RestSession
-from bot.adapters.trading import FillReport, OrderReport
+from bot.adapters.trading import FillReport, OrderReport, StreamConnected
+
+log = logging.getLogger(__name__)
 
 Report = OrderReport | FillReport
+MALFORMED_ERRORS = (ValueError, LookupError, TypeError, AttributeError, ArithmeticError)
+"""What parsing a bad private frame can raise (orjson's decode error is a ValueError, a missing
+field a KeyError, a field of the wrong type a TypeError or AttributeError)."""
+LOGGED_FRAME_BYTES = 120
 HANDSHAKE_TIMEOUT_S = 10.0
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 MAX_INFLATED_BYTES = 16 * 1024 * 1024
@@ -47,6 +64,8 @@ class WsUserStream:
         self.ws_url = ws_url
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closed = False
+        self.malformed = 0
+        """Frames ``_parse`` could not read (each one ended a connection: see the module doc)."""
 
     async def _url(self) -> str:
         return self.ws_url
@@ -59,6 +78,20 @@ class WsUserStream:
 
     def _parse(self, data: bytes) -> list[Report]:
         raise NotImplementedError
+
+    def parse_frame(self, data: bytes) -> list[Report] | None:
+        """Return the reports in one frame, or None (counted and logged) if it is malformed."""
+        try:
+            return [check_report(r) for r in self._parse(data)]
+        except MALFORMED_ERRORS as e:
+            self.malformed += 1
+            log.warning(
+                "%s user stream: malformed frame (%s): %r",
+                self.venue_name,
+                type(e).__name__,
+                data[:LOGGED_FRAME_BYTES],
+            )
+            return None
 
     async def _on_connected(self) -> None:
         """Start venue-specific side work (listen-key keepalive)."""
@@ -89,8 +122,9 @@ class WsUserStream:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str(frame)
 
-    async def reports(self) -> AsyncIterator[Report]:
-        """Yield the venue's order updates and fills until the connection is lost."""
+    async def reports(self) -> AsyncIterator[Report | StreamConnected]:
+        """Yield ``StreamConnected`` once logged in and subscribed, then the venue's order
+        updates and fills until the connection is lost (the router reconciles on the first)."""
         if self._closed:
             raise FatalError(f"{self.venue_name} user stream is closed")
         url = await self._url()
@@ -108,6 +142,7 @@ class WsUserStream:
         try:
             await self._handshake(ws)
             await self._on_connected()
+            yield StreamConnected(time.monotonic_ns())
             frame = self._ping_frame()
             if frame is not None:
                 pinger = asyncio.create_task(self._pinger(ws, frame))
@@ -120,7 +155,12 @@ class WsUserStream:
                     break
                 if await self._control(ws, data):
                     continue
-                for report in self._parse(data):
+                reports = self.parse_frame(data)
+                if reports is None:
+                    raise RetryableError(
+                        f"{self.venue_name} user stream: malformed frame (reconnect, reconcile)"
+                    )
+                for report in reports:
                     yield report
         finally:
             if pinger is not None:
