@@ -11,8 +11,9 @@ the backoff. A snapshot task fetches ``pending_snapshots`` over REST (aiohttp, u
 ``asyncio.timeout``) with retries, and a monitor task resyncs instruments whose book stopped
 updating and exports the feed's counters as Prometheus metrics.
 
-Transport: aiohttp for WebSocket and REST. Measured here on loopback (one server pushing 200k
-Binance depth frames): aiohttp's client received ~375k msg/s, websockets 17 ~200k msg/s.
+Transport: the WebSocket client is selectable (``SupervisorOptions.transport``: ``aiohttp`` or
+``websockets``, both behind ``bot.ingest.transport.WsConnection``; the default is the one
+``python -m benchmarks transport`` measured faster). REST always uses aiohttp.
 
 Everything runs under ``asyncio.TaskGroup``; cancellation propagates (``CancelledError`` is never
 swallowed) and sockets are closed in ``finally`` blocks.
@@ -45,6 +46,14 @@ from bot.core.book import ST_LAST_TS, ST_VALID
 from bot.ingest.backoff import Backoff
 from bot.ingest.metrics import FeedMetrics
 from bot.ingest.sinks import EventSink, QueueSink
+from bot.ingest.transport import (
+    DEFAULT_TRANSPORT,
+    HandshakeError,
+    TransportName,
+    WsConnection,
+    WsTransport,
+    make_transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +101,8 @@ class SupervisorOptions:
     """At most one snapshot per instrument per interval: a venue serving stale snapshots (or
     a flapping stream) must not turn resyncs into a request storm (Binance: weight 20 each)."""
     max_frame_bytes: int = 64 << 20
+    transport: TransportName = DEFAULT_TRANSPORT
+    """WebSocket client library (``bot.ingest.transport``); REST always uses aiohttp."""
     yield_every: int = 64
     """Let other tasks run after this many consecutive frames (bounds event-loop lag)."""
 
@@ -100,7 +111,7 @@ class SupervisorOptions:
 class _Socket:
     """One open WebSocket of a connection slot (two of them overlap during a handover)."""
 
-    ws: aiohttp.ClientWebSocketResponse
+    ws: WsConnection
     started_ns: int
     last_rx_ns: int
     first_rx_ns: int = 0
@@ -116,7 +127,7 @@ class _Socket:
 class _Conn:
     url: str
     index: int
-    ws: aiohttp.ClientWebSocketResponse | None = None
+    ws: WsConnection | None = None
     sock: _Socket | None = None
     successor: tuple[_Socket, asyncio.Task[None]] | None = None
     """A socket that took over in a planned reconnect, with the task reading it."""
@@ -166,6 +177,7 @@ class FeedSupervisor:
         self._last_snapshot_ns: dict[int, int] = {}
         self._conns: list[_Conn] = []
         self._http: aiohttp.ClientSession | None = None
+        self._transport: WsTransport | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._rest_blocked_until_ns = 0
         self.metrics = FeedMetrics(feed.venue.label, symbols)
@@ -175,6 +187,7 @@ class FeedSupervisor:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.options.connect_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             self._http = http
+            self._transport = make_transport(self.options.transport, http)
             try:
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
@@ -186,7 +199,9 @@ class FeedSupervisor:
                         tg.create_task(self._snapshot_worker(), name=f"snapshot-{k}")
                     tg.create_task(self._monitor(), name="monitor")
             finally:
+                await self._transport.aclose()
                 self._http = None
+                self._transport = None
                 self._export()
 
     # -- WebSocket sessions ------------------------------------------------------------------
@@ -210,17 +225,14 @@ class FeedSupervisor:
                      self.feed.venue.label, conn.index, reason, delay)  # fmt: skip
             await asyncio.sleep(delay)
 
-    async def _open(self, url: str) -> aiohttp.ClientWebSocketResponse:
-        """Open one WebSocket under the connect deadline (handshake errors propagate)."""
-        assert self._http is not None
-        async with asyncio.timeout(self.options.connect_timeout_s):
-            return await self._http.ws_connect(
-                url,
-                autoping=True,
-                heartbeat=None,
-                max_msg_size=self.options.max_frame_bytes,
-                compress=0,
-            )
+    async def _open(self, url: str) -> WsConnection:
+        """Open one WebSocket under the connect deadline (``HandshakeError`` propagates)."""
+        assert self._transport is not None
+        return await self._transport.connect(
+            url,
+            max_frame_bytes=self.options.max_frame_bytes,
+            timeout_s=self.options.connect_timeout_s,
+        )
 
     async def _session(
         self, conn: _Conn, adopted: tuple[_Socket, asyncio.Task[None]] | None = None
@@ -232,7 +244,7 @@ class FeedSupervisor:
         if adopted is None:
             try:
                 ws = await self._open(conn.url)
-            except aiohttp.WSServerHandshakeError as e:
+            except HandshakeError as e:
                 if e.status in _FATAL_HANDSHAKE:
                     raise FatalError(
                         f"{self.feed.venue.label}: handshake refused with HTTP {e.status}"
@@ -295,33 +307,30 @@ class FeedSupervisor:
         tap = self.tap
         gz = feed.policy.gzip_frames
         src = urlsplit(conn.url).path
-        text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         yield_every = self.options.yield_every
         count = 0
-        async for msg in ws:
+        while True:
+            data = await ws.receive()
+            if data is None:
+                if ws.failed:
+                    sock.end_reason = sock.end_reason or "transport_error"
+                return
             if sock.retired:
                 return  # a planned reconnect switched to the new socket
             count += 1
             if count >= yield_every:
-                # A saturated socket never makes aiohttp's reader wait, so nothing else would
+                # A saturated socket never makes the transport's reader wait, so nothing else would
                 # run (timers, the order path): give the loop a turn every few frames.
                 count = 0
                 await asyncio.sleep(0)
             sock.last_rx_ns = time.monotonic_ns()
             ts = self._wall_ns()
-            if msg.type == text:
-                data: str | bytes = msg.data
-            elif msg.type == binary:
-                data = msg.data
-                if gz:
-                    try:
-                        data = gunzip_frame(msg.data)  # bounded: a gzip bomb is a malformed frame
-                    except FrameError:
-                        feed.stats.malformed += 1
-                        continue
-            else:
-                sock.end_reason = sock.end_reason or "transport_error"
-                return
+            if gz and type(data) is bytes:
+                try:
+                    data = gunzip_frame(data)  # bounded: a gzip bomb is a malformed frame
+                except FrameError:
+                    feed.stats.malformed += 1
+                    continue
             if sock.held is not None:
                 if not sock.held:
                     sock.first_rx_ns = sock.last_rx_ns
@@ -412,16 +421,16 @@ class FeedSupervisor:
                 self._queued.add(request)
                 self._snapshot_queue.put_nowait(request)
 
-    async def _after_message(self, ws: aiohttp.ClientWebSocketResponse | None) -> None:
+    async def _after_message(self, ws: WsConnection | None) -> None:
         self._queue_snapshots()
         outgoing = self.feed.take_outgoing()
         if ws is not None:
             for frame in outgoing:
                 await self._send(ws, frame)
 
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, frame: str) -> None:
+    async def _send(self, ws: WsConnection, frame: str) -> None:
         async with asyncio.timeout(self.options.send_timeout_s):
-            await ws.send_str(frame)
+            await ws.send(frame)
 
     def _publish(self) -> None:
         out = self._out
@@ -495,7 +504,7 @@ class FeedSupervisor:
                     if keep.text is None:
                         await ws.ping()
                     else:
-                        await ws.send_str(keep.text)
+                        await ws.send(keep.text)
 
     # -- REST snapshots ----------------------------------------------------------------------
     async def _snapshot_worker(self) -> None:
@@ -613,7 +622,7 @@ class FeedSupervisor:
                         await self._after_message(self._any_ws())
             self._export()
 
-    def _any_ws(self) -> aiohttp.ClientWebSocketResponse | None:
+    def _any_ws(self) -> WsConnection | None:
         """Return an open connection (single-connection venues: the one) for resubscribes."""
         return next((c.ws for c in self._conns if c.ws is not None), None)
 

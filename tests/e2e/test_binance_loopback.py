@@ -84,6 +84,7 @@ def counter(metric, **labels) -> float:
     return registry.REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
+@pytest.mark.both_transports
 async def test_replay_over_sockets_rebuilds_the_expected_books() -> None:
     trades = [send(f) for s in bn.SYMBOLS for f in bn.lines("aggTrade", s)]
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
@@ -266,6 +267,7 @@ def _fields(policy) -> dict:
     return {f: getattr(policy, f) for f in policy.__dataclass_fields__}
 
 
+@pytest.mark.both_transports
 async def test_server_ping_is_answered_with_a_pong() -> None:
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
         server.script_for(PUBLIC, [[ping(), ping(), hold()]])
@@ -280,6 +282,7 @@ async def test_server_ping_is_answered_with_a_pong() -> None:
             )
 
 
+@pytest.mark.both_transports
 async def test_session_rollover_is_make_before_break_and_the_book_never_goes_invalid() -> None:
     """Binance's 24 h limit, scaled down to 0.3 s: each new session is opened while the old one
     still streams, the feed switches over, and the book stays valid throughout."""
@@ -352,6 +355,7 @@ async def test_instrument_that_stops_updating_is_resynced() -> None:
         assert server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")].served >= 2
 
 
+@pytest.mark.both_transports
 @pytest.mark.parametrize("status", [400, 404])
 async def test_refused_handshake_is_fatal(status: int) -> None:
     from aiohttp import web

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
 from bot.adapters.bybit import BybitFeed
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from tests.support import bybit as by
@@ -43,6 +45,7 @@ def make(server: LoopbackVenue, **options: object):
     return feed, state
 
 
+@pytest.mark.both_transports
 async def test_subscribes_pings_and_rebuilds_the_book() -> None:
     frames = [send(f) for f in by.book_frames()]
     async with LoopbackVenue(by.protocol(), [frames]) as server:
@@ -75,6 +78,7 @@ async def test_gap_resubscribes_and_the_new_snapshot_recovers_the_book() -> None
         assert sink.violations == 0
 
 
+@pytest.mark.both_transports
 async def test_reconnect_resubscribes_everything() -> None:
     book = by.book_frames()
     first = [send(f) for f in book[:10]] + [close()]

@@ -98,6 +98,7 @@ def book_arg(case: Case) -> dict[str, str]:
     return case.subscribe_args[0]
 
 
+@pytest.mark.both_transports
 async def test_subscribes_pings_and_rebuilds_the_expected_book(case: Case) -> None:
     frames = case.support.book_frames()
     script = faulted_script(frames, [], case.support.plugin(frames))
@@ -220,6 +221,7 @@ NOTICE = json.dumps(
 )
 
 
+@pytest.mark.both_transports
 async def test_okx_upgrade_notice_is_make_before_break_and_the_book_never_goes_invalid() -> None:
     """OKX announces a service upgrade (64008) mid-stream: the feed opens and subscribes a new
     connection, takes its snapshot, then drops the old one; the book stays valid throughout."""
