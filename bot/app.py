@@ -39,7 +39,8 @@ import strategies
 from bot import __version__
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
-from bot.ingest.supervisor import FeedSupervisor
+from bot.ingest.supervisor import FeedSupervisor, SupervisorOptions
+from bot.ingest.transport import DEFAULT_TRANSPORT
 from bot.ingest.venues import build_feed
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
@@ -257,7 +258,9 @@ class App:
                 core.on_frame(rows, tap.rx_ns or time.monotonic_ns())
 
             symbols = {i: core.specs[i].symbol for i in ids}
-            sup = FeedSupervisor(feed, sink, core.lstate, symbols=symbols, tap=tap)
+            options = SupervisorOptions(transport=section.transport or DEFAULT_TRANSPORT)
+            sup = FeedSupervisor(feed, sink, core.lstate, symbols=symbols, options=options,
+                                 tap=tap)  # fmt: skip
             self.supervisors.append(sup)
             runs.append(sup.run())
         return runs

@@ -27,12 +27,13 @@ connection that delivered the message.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from bot.adapters.errors import AdapterError
 from bot.core.dtypes import EVENT_DTYPE, VenueId
 from bot.core.instruments import InstrumentSpec
 from bot.core.ticks import Grid
@@ -140,6 +141,8 @@ class Reason:
     """
 
     CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    """The connection carrying the book dropped (invalid at once, not at the next connect)."""
     GAP = "gap"
     CROSSED = "crossed"
     MALFORMED = "malformed"
@@ -152,6 +155,8 @@ class Reason:
     UNEXPECTED_SNAPSHOT = "unexpected_snapshot"
     """A REST snapshot the feed did not ask for (or no longer waits for): ignored."""
     UNKNOWN_SYMBOL = "unknown_symbol"
+    UNSUBSCRIBED_TOPIC = "unsubscribed_topic"
+    """A book frame on a topic the feed did not subscribe to (Bybit ``orderbook.500`` vs 50)."""
     UNKNOWN_CHANNEL = "unknown_channel"
     UNKNOWN_EVENT = "unknown_event"
     VENUE_ERROR = "venue_error"
@@ -162,7 +167,7 @@ class Reason:
 
 
 RESYNC_REASONS = (
-    Reason.CONNECT, Reason.GAP, Reason.CROSSED, Reason.MALFORMED, Reason.STALE,
+    Reason.CONNECT, Reason.DISCONNECT, Reason.GAP, Reason.CROSSED, Reason.MALFORMED, Reason.STALE,
     Reason.BBO_MISMATCH, Reason.CHECKSUM, Reason.CHECKSUM_FORMAT, Reason.UNKNOWN_ID,
     Reason.QUEUE_OVERFLOW,
 )  # fmt: skip
@@ -235,6 +240,9 @@ class ConnectionPolicy:
     """Binary frames are gzip-compressed (BingX): the transport gunzips them before on_message."""
     snapshot_timeout_s: float = 10.0
     """Deadline for one REST snapshot request."""
+    classify_http: Callable[[int, str], AdapterError] | None = None
+    """The venue's reading of a non-200 REST status (``RetryableError`` or ``FatalError``);
+    None: plain HTTP semantics (``bot.adapters.errors.classify_http_status``)."""
 
 
 class MarketDataFeed(Protocol):
@@ -250,6 +258,9 @@ class MarketDataFeed(Protocol):
     venue: VenueId
     stats: FeedStats
     policy: ConnectionPolicy
+    reconnect_requested: bool
+    """Set by the feed when the venue announces it will close the connection (OKX 64008); the
+    supervisor clears it and reconnects make-before-break."""
 
     def ws_urls(self) -> Sequence[str]:
         """Return the WebSocket URL(s) to connect to (Binance splits streams across several)."""
@@ -264,6 +275,14 @@ class MarketDataFeed(Protocol):
 
         Emit BOOK_INVALID rows for every book carried on that connection. Single-URL feeds may
         ignore ``url``; the supervisor always passes it by keyword.
+        """
+        ...
+
+    def on_disconnect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """The connection of ``url`` dropped: invalidate every book it carried, now.
+
+        Emit BOOK_INVALID rows and count reason ``disconnect`` per book; recovery starts at the
+        next ``on_connect``. Not called when a planned reconnect handed over to a new socket.
         """
         ...
 

@@ -23,3 +23,15 @@ class FatalError(AdapterError):
 
 class UnknownOutcomeError(AdapterError):
     """The venue may or may not have acted on a request (order path): reconcile."""
+
+
+def classify_http_status(venue: str, status: int, path: str) -> AdapterError:
+    """Return the error for a non-200 REST reply by HTTP semantics alone.
+
+    408, 418 and 429 (timeouts, rate limits, Binance's IP ban) and every 5xx are retryable; any
+    other 4xx is the request's own fault and would fail again: fatal. Venues with their own
+    rules (Bybit's 403 rate limit) have their own ``classify_http``.
+    """
+    if status in (408, 418, 429) or status >= 500:
+        return RetryableError(f"{venue} GET {path}: HTTP {status}")
+    return FatalError(f"{venue} GET {path}: HTTP {status}")

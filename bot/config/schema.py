@@ -185,6 +185,8 @@ class VenueSection(_Struct, frozen=True):
     environment: Literal["testnet", "mainnet"] = "testnet"
     ws_url: str | None = None
     """Override of the market-data WebSocket URL (a private endpoint, or loopback in tests)."""
+    transport: Literal["aiohttp", "websockets"] | None = None
+    """WebSocket client library for market data (None: the default, chosen by measurement)."""
     rest_url: str | None = None
     """Override of the REST base URL (snapshots, instrument specs)."""
     order_url: str | None = None

@@ -33,9 +33,9 @@ class FeedMetrics:
         """Record connection ``index`` as open or closed."""
         m.WS_CONNECTED.labels(self.venue, str(index)).set(1 if up else 0)
 
-    def snapshot_failed(self) -> None:
-        """Count a failed REST snapshot request."""
-        m.SNAPSHOT_FAILURES.labels(self.venue).inc()
+    def snapshot_failed(self, error_class: str) -> None:
+        """Count a failed REST snapshot request by class (``rate_limit``, ``server``, ...)."""
+        m.SNAPSHOT_FAILURES.labels(self.venue, error_class).inc()
 
     def snapshot_seconds(self, seconds: float) -> None:
         """Observe one REST snapshot's duration."""

@@ -11,8 +11,9 @@ the backoff. A snapshot task fetches ``pending_snapshots`` over REST (aiohttp, u
 ``asyncio.timeout``) with retries, and a monitor task resyncs instruments whose book stopped
 updating and exports the feed's counters as Prometheus metrics.
 
-Transport: aiohttp for WebSocket and REST. Measured here on loopback (one server pushing 200k
-Binance depth frames): aiohttp's client received ~375k msg/s, websockets 17 ~200k msg/s.
+Transport: the WebSocket client is selectable (``SupervisorOptions.transport``: ``aiohttp`` or
+``websockets``, both behind ``bot.ingest.transport.WsConnection``; the default is the one
+``python -m benchmarks transport`` measured faster). REST always uses aiohttp.
 
 Everything runs under ``asyncio.TaskGroup``; cancellation propagates (``CancelledError`` is never
 swallowed) and sockets are closed in ``finally`` blocks.
@@ -40,16 +41,28 @@ from bot.adapters.base import (
     SnapshotRequest,
     gunzip_frame,
 )
-from bot.adapters.errors import FatalError
+from bot.adapters.errors import AdapterError, FatalError, classify_http_status
 from bot.core.book import ST_LAST_TS, ST_VALID
 from bot.ingest.backoff import Backoff
 from bot.ingest.metrics import FeedMetrics
 from bot.ingest.sinks import EventSink, QueueSink
+from bot.ingest.transport import (
+    DEFAULT_TRANSPORT,
+    HandshakeError,
+    TransportName,
+    WsConnection,
+    WsTransport,
+    make_transport,
+)
 
 log = logging.getLogger(__name__)
 
 _RETRYABLE = (aiohttp.ClientError, OSError, TimeoutError, ConnectionError)
 _FATAL_HANDSHAKE = frozenset({400, 401, 404, 410})
+_RATE_LIMITED = frozenset({418, 429})
+"""Too many requests, and Binance's IP ban after ignoring 429s: both carry ``Retry-After``."""
+_PLANNED = frozenset({"session_rollover", "venue_notice"})
+"""End reasons of planned reconnects: made before the old socket breaks, without backoff."""
 _S = 1e-9
 
 
@@ -71,28 +84,53 @@ class SupervisorOptions:
     send_timeout_s: float = 5.0
     close_timeout_s: float = 2.0
     watchdog_period_s: float = 0.25
+    handover_timeout_s: float = 10.0
+    """Planned reconnect: switch to the new socket at the latest this long after it opened (the
+    old one may be silent, a quiet market)."""
     monitor_period_s: float = 1.0
     instrument_stale_s: float | None = None
     """Resync an instrument whose book has not changed for this long (None: off; quiet markets
     are legitimate, connection staleness is always enforced)."""
     snapshot_concurrency: int = 2
+    snapshot_client_attempts: int = 3
+    """A snapshot refused with a 4xx (not 429/418) is tried this often, then given up on: the
+    request itself is wrong (unknown symbol) and retrying would not fix it."""
+    rate_limit_wait_s: float = 60.0
+    """Wait after a 429/418 without a usable ``Retry-After``."""
     snapshot_min_interval_s: float = 1.0
     """At most one snapshot per instrument per interval: a venue serving stale snapshots (or
     a flapping stream) must not turn resyncs into a request storm (Binance: weight 20 each)."""
     max_frame_bytes: int = 64 << 20
+    transport: TransportName = DEFAULT_TRANSPORT
+    """WebSocket client library (``bot.ingest.transport``); REST always uses aiohttp."""
     yield_every: int = 64
     """Let other tasks run after this many consecutive frames (bounds event-loop lag)."""
+
+
+@dataclass(slots=True)
+class _Socket:
+    """One open WebSocket of a connection slot (two of them overlap during a handover)."""
+
+    ws: WsConnection
+    started_ns: int
+    last_rx_ns: int
+    first_rx_ns: int = 0
+    ping_sent_ns: int = 0
+    end_reason: str = ""
+    held: list[tuple[str | bytes, int]] | None = None
+    """Handover: frames of the new socket held back until the switch (None: fed at once)."""
+    retired: bool = False
+    """Handover done: the old socket stops feeding frames at once."""
 
 
 @dataclass(slots=True)
 class _Conn:
     url: str
     index: int
-    ws: aiohttp.ClientWebSocketResponse | None = None
-    started_ns: int = 0
-    last_rx_ns: int = 0
-    ping_sent_ns: int = 0
-    end_reason: str = ""
+    ws: WsConnection | None = None
+    sock: _Socket | None = None
+    successor: tuple[_Socket, asyncio.Task[None]] | None = None
+    """A socket that took over in a planned reconnect, with the task reading it."""
     sessions: int = 0
 
 
@@ -104,6 +142,10 @@ class SupervisorState:
     sessions: dict[str, int] = field(default_factory=dict)
     end_reasons: list[str] = field(default_factory=list)
     snapshot_failures: int = 0
+    handovers: int = 0
+    """Planned reconnects completed make-before-break (the books stayed valid)."""
+    rest_errors: dict[str, int] = field(default_factory=dict)
+    """Failed REST snapshot requests by class (``client``, ``rate_limit``, ``server``, ...)."""
 
 
 class FeedSupervisor:
@@ -135,6 +177,9 @@ class FeedSupervisor:
         self._last_snapshot_ns: dict[int, int] = {}
         self._conns: list[_Conn] = []
         self._http: aiohttp.ClientSession | None = None
+        self._transport: WsTransport | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._rest_blocked_until_ns = 0
         self.metrics = FeedMetrics(feed.venue.label, symbols)
 
     async def run(self) -> None:
@@ -142,8 +187,10 @@ class FeedSupervisor:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.options.connect_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             self._http = http
+            self._transport = make_transport(self.options.transport, http)
             try:
                 async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
                     for index, url in enumerate(self.feed.ws_urls()):
                         conn = _Conn(url=url, index=index)
                         self._conns.append(conn)
@@ -152,7 +199,9 @@ class FeedSupervisor:
                         tg.create_task(self._snapshot_worker(), name=f"snapshot-{k}")
                     tg.create_task(self._monitor(), name="monitor")
             finally:
+                await self._transport.aclose()
                 self._http = None
+                self._transport = None
                 self._export()
 
     # -- WebSocket sessions ------------------------------------------------------------------
@@ -161,106 +210,132 @@ class FeedSupervisor:
         backoff = self.options.backoff
         while True:
             began = time.monotonic_ns()
-            reason = await self._session(conn)
+            adopted, conn.successor = conn.successor, None
+            reason = await self._session(conn, adopted)
             lasted_s = (time.monotonic_ns() - began) * _S
             attempt = 0 if lasted_s >= backoff.stable_after_s else attempt + 1
             self.status.end_reasons.append(reason)
             self.metrics.reconnect(reason)
-            delay = 0.0 if reason == "session_rollover" else backoff.delay(attempt, self._rng)
+            if conn.successor is not None:
+                log.info("%s connection %d handed over to a new socket (%s)",
+                         self.feed.venue.label, conn.index, reason)  # fmt: skip
+                continue
+            delay = 0.0 if reason in _PLANNED else backoff.delay(attempt, self._rng)
             log.info("%s connection %d ended (%s); reconnecting in %.3f s",
                      self.feed.venue.label, conn.index, reason, delay)  # fmt: skip
             await asyncio.sleep(delay)
 
-    async def _session(self, conn: _Conn) -> str:
-        """Run one session; return why it ended (retryable). Raise FatalError otherwise."""
-        assert self._http is not None
-        conn.end_reason = ""
-        try:
-            async with asyncio.timeout(self.options.connect_timeout_s):
-                ws = await self._http.ws_connect(
-                    conn.url,
-                    autoping=True,
-                    heartbeat=None,
-                    max_msg_size=self.options.max_frame_bytes,
-                    compress=0,
-                )
-        except aiohttp.WSServerHandshakeError as e:
-            if e.status in _FATAL_HANDSHAKE:
-                raise FatalError(
-                    f"{self.feed.venue.label}: handshake refused with HTTP {e.status}"
-                ) from None
-            return f"handshake_{e.status}"
-        except _RETRYABLE as e:
-            return _reason(e, "connect_failed")
-        conn.ws = ws
-        now = time.monotonic_ns()
-        conn.started_ns = conn.last_rx_ns = now
-        conn.ping_sent_ns = 0
+    async def _open(self, url: str) -> WsConnection:
+        """Open one WebSocket under the connect deadline (``HandshakeError`` propagates)."""
+        assert self._transport is not None
+        return await self._transport.connect(
+            url,
+            max_frame_bytes=self.options.max_frame_bytes,
+            timeout_s=self.options.connect_timeout_s,
+        )
+
+    async def _session(
+        self, conn: _Conn, adopted: tuple[_Socket, asyncio.Task[None]] | None = None
+    ) -> str:
+        """Run one session; return why it ended (retryable). Raise FatalError otherwise.
+
+        ``adopted``: the socket a planned reconnect already opened, subscribed and is reading.
+        """
+        if adopted is None:
+            try:
+                ws = await self._open(conn.url)
+            except HandshakeError as e:
+                if e.status in _FATAL_HANDSHAKE:
+                    raise FatalError(
+                        f"{self.feed.venue.label}: handshake refused with HTTP {e.status}"
+                    ) from None
+                return f"handshake_{e.status}"
+            except _RETRYABLE as e:
+                return _reason(e, "connect_failed")
+            now = time.monotonic_ns()
+            sock = _Socket(ws=ws, started_ns=now, last_rx_ns=now)
+        else:
+            sock = adopted[0]
+            ws = sock.ws
+        conn.sock, conn.ws = sock, ws
         conn.sessions += 1
         self.status.sessions[conn.url] = conn.sessions
         self.status.connected[conn.url] = True
         self.metrics.connected(conn.index, True)
         try:
             async with asyncio.TaskGroup() as tg:
-                watchdog = tg.create_task(self._watchdog(conn), name=f"watchdog-{conn.index}")
+                watchdog = tg.create_task(self._watchdog(conn, sock), name=f"watchdog-{conn.index}")
                 try:
-                    await self._start(conn)
-                    await self._receive(conn)
+                    if adopted is None:
+                        await self._start(conn, sock)
+                        await self._receive(conn, sock)
+                    else:
+                        await adopted[1]
                 finally:
                     watchdog.cancel()
         except* _RETRYABLE as group:
-            conn.end_reason = conn.end_reason or _reason(group.exceptions[0], "error")
+            sock.end_reason = sock.end_reason or _reason(group.exceptions[0], "error")
         finally:
-            self.status.connected[conn.url] = False
-            self.metrics.connected(conn.index, False)
-            conn.ws = None
+            if conn.successor is None:
+                self.status.connected[conn.url] = False
+                self.metrics.connected(conn.index, False)
+                conn.sock, conn.ws = None, None
+                # The books this socket carried stop updating now: they must not stay valid
+                # until the next session happens to connect (that may take the whole backoff).
+                # Not when the supervisor itself is being stopped: its consumer is going too.
+                task = asyncio.current_task()
+                if task is None or not task.cancelling():
+                    self.feed.on_disconnect(self._wall_ns(), self._out, url=conn.url)
+                    self._publish()
             with contextlib.suppress(*_RETRYABLE):
                 async with asyncio.timeout(self.options.close_timeout_s):
                     await ws.close()
-        return conn.end_reason or "closed_by_server"
+        return sock.end_reason or "closed_by_server"
 
-    async def _start(self, conn: _Conn) -> None:
+    async def _start(self, conn: _Conn, sock: _Socket) -> None:
         """Reset the feed's sync state for this connection and subscribe."""
         self.feed.on_connect(self._wall_ns(), self._out, url=conn.url)
         self._publish()
-        assert conn.ws is not None
         for frame in self.feed.subscribe_messages():
-            await self._send(conn.ws, frame)
-        await self._after_message(conn.ws)
+            await self._send(sock.ws, frame)
+        await self._after_message(sock.ws)
 
-    async def _receive(self, conn: _Conn) -> None:
-        ws = conn.ws
-        assert ws is not None
+    async def _receive(self, conn: _Conn, sock: _Socket) -> None:
+        ws = sock.ws
         feed = self.feed
         out = self._out
         tap = self.tap
         gz = feed.policy.gzip_frames
         src = urlsplit(conn.url).path
-        text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         yield_every = self.options.yield_every
         count = 0
-        async for msg in ws:
+        while True:
+            data = await ws.receive()
+            if data is None:
+                if ws.failed:
+                    sock.end_reason = sock.end_reason or "transport_error"
+                return
+            if sock.retired:
+                return  # a planned reconnect switched to the new socket
             count += 1
             if count >= yield_every:
-                # A saturated socket never makes aiohttp's reader wait, so nothing else would
+                # A saturated socket never makes the transport's reader wait, so nothing else would
                 # run (timers, the order path): give the loop a turn every few frames.
                 count = 0
                 await asyncio.sleep(0)
-            conn.last_rx_ns = time.monotonic_ns()
+            sock.last_rx_ns = time.monotonic_ns()
             ts = self._wall_ns()
-            if msg.type == text:
-                data: str | bytes = msg.data
-            elif msg.type == binary:
-                data = msg.data
-                if gz:
-                    try:
-                        data = gunzip_frame(msg.data)  # bounded: a gzip bomb is a malformed frame
-                    except FrameError:
-                        feed.stats.malformed += 1
-                        continue
-            else:
-                conn.end_reason = conn.end_reason or "transport_error"
-                return
+            if gz and type(data) is bytes:
+                try:
+                    data = gunzip_frame(data)  # bounded: a gzip bomb is a malformed frame
+                except FrameError:
+                    feed.stats.malformed += 1
+                    continue
+            if sock.held is not None:
+                if not sock.held:
+                    sock.first_rx_ns = sock.last_rx_ns
+                sock.held.append((data, ts))
+                continue
             if tap is not None:
                 tap.ws(src, data, ts)
             feed.on_message(data, ts, out)
@@ -272,22 +347,90 @@ class FeedSupervisor:
                 for frame in outgoing:
                     await self._send(ws, frame)
 
+    async def _read_successor(self, conn: _Conn, sock: _Socket) -> None:
+        """Read the socket a planned reconnect opened (its errors end its session, not us)."""
+        try:
+            await self._receive(conn, sock)
+        except _RETRYABLE as e:
+            sock.end_reason = sock.end_reason or _reason(e, "error")
+
+    async def _handover(self, conn: _Conn, old: _Socket, reason: str) -> bool:
+        """Make-before-break: open and subscribe a new socket, switch to it, retire ``old``.
+
+        The new socket's frames are held back until the old socket has delivered a frame that
+        arrived after the new one's first (both streams then overlap), or until
+        ``handover_timeout_s``; at the switch the old socket stops feeding and the held frames
+        are fed in order, all in one step, so the feed sees one continuous stream. The feed's
+        own rules absorb the overlap: Binance and Bybit drop diffs already applied, OKX's
+        snapshot on the new subscription replaces the book without invalidating it. Return
+        False (the caller falls back to a plain reconnect) if the new socket cannot be opened.
+        """
+        try:
+            ws = await self._open(conn.url)
+        except _RETRYABLE as e:  # handshake errors are ClientErrors too
+            log.warning("%s connection %d: planned reconnect could not open a new socket (%s)",
+                        self.feed.venue.label, conn.index, type(e).__name__)  # fmt: skip
+            return False
+        now = time.monotonic_ns()
+        new = _Socket(ws=ws, started_ns=now, last_rx_ns=now, held=[])
+        assert self._tg is not None
+        try:
+            for frame in self.feed.subscribe_messages():
+                await self._send(ws, frame)
+        except _RETRYABLE:
+            with contextlib.suppress(*_RETRYABLE):
+                await ws.close()
+            return False
+        reader = self._tg.create_task(self._read_successor(conn, new), name=f"ws-{conn.index}-next")
+        deadline = now + int(self.options.handover_timeout_s / _S)
+        period = self.options.watchdog_period_s / 4
+        try:
+            while time.monotonic_ns() < deadline and not reader.done():
+                if new.first_rx_ns and old.last_rx_ns > new.first_rx_ns:
+                    break
+                await asyncio.sleep(period)
+        except BaseException:  # the old session ended meanwhile (or we are cancelled)
+            reader.cancel()
+            with contextlib.suppress(*_RETRYABLE):
+                await ws.close()
+            raise
+        if reader.done():  # the new socket failed before the switch
+            with contextlib.suppress(*_RETRYABLE):
+                await ws.close()
+            return False
+        # The switch: nothing below awaits until the held frames are fed.
+        old.retired = True
+        old.end_reason = reason
+        held, new.held = new.held or [], None
+        src = urlsplit(conn.url).path
+        for data, ts in held:
+            if self.tap is not None:
+                self.tap.ws(src, data, ts)
+            self.feed.on_message(data, ts, self._out)
+            if self._out.n:
+                self._publish()
+        self._queue_snapshots()
+        conn.successor = (new, reader)
+        self.status.handovers += 1
+        await self._after_message(ws)
+        return True
+
     def _queue_snapshots(self) -> None:
         for request in self.feed.pending_snapshots():
             if request not in self._queued:
                 self._queued.add(request)
                 self._snapshot_queue.put_nowait(request)
 
-    async def _after_message(self, ws: aiohttp.ClientWebSocketResponse | None) -> None:
+    async def _after_message(self, ws: WsConnection | None) -> None:
         self._queue_snapshots()
         outgoing = self.feed.take_outgoing()
         if ws is not None:
             for frame in outgoing:
                 await self._send(ws, frame)
 
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, frame: str) -> None:
+    async def _send(self, ws: WsConnection, frame: str) -> None:
         async with asyncio.timeout(self.options.send_timeout_s):
-            await ws.send_str(frame)
+            await ws.send(frame)
 
     def _publish(self) -> None:
         out = self._out
@@ -305,55 +448,63 @@ class FeedSupervisor:
                 sink(out.view())
                 out.clear()
 
-    async def _watchdog(self, conn: _Conn) -> None:
-        """Enforce keepalive, pong deadline, staleness and session rollover for one session."""
+    async def _watchdog(self, conn: _Conn, sock: _Socket) -> None:
+        """Enforce keepalive, pong deadline, staleness and planned reconnects for one socket."""
         policy = self.feed.policy
         keep = policy.keepalive
         period = self.options.watchdog_period_s
+        ws = sock.ws
         while True:
             await asyncio.sleep(period)
-            ws = conn.ws
-            if ws is None:
+            if conn.sock is not sock:
                 return
             now = time.monotonic_ns()
-            idle_s = (now - conn.last_rx_ns) * _S
+            idle_s = (now - sock.last_rx_ns) * _S
             reason = ""
             if (
                 policy.max_session_s is not None
-                and (now - conn.started_ns) * _S >= policy.max_session_s
+                and (now - sock.started_ns) * _S >= policy.max_session_s
             ):
                 reason = "session_rollover"
+            elif self.feed.reconnect_requested:
+                self.feed.reconnect_requested = False
+                reason = "venue_notice"
             elif idle_s >= policy.stale_after_s:
                 reason = "stale"
             elif (
-                conn.ping_sent_ns
-                and conn.last_rx_ns < conn.ping_sent_ns
-                and ((now - conn.ping_sent_ns) * _S >= keep.pong_timeout_s)
+                sock.ping_sent_ns
+                and sock.last_rx_ns < sock.ping_sent_ns
+                and ((now - sock.ping_sent_ns) * _S >= keep.pong_timeout_s)
             ):
                 reason = "pong_timeout"
             if reason:
-                conn.end_reason = reason
+                if reason in _PLANNED and await self._handover(conn, sock, reason):
+                    with contextlib.suppress(*_RETRYABLE):
+                        async with asyncio.timeout(self.options.close_timeout_s):
+                            await ws.close()
+                    return
+                sock.end_reason = reason
                 async with asyncio.timeout(self.options.close_timeout_s):
                     await ws.close()
                 return
             if keep.interval_s is None:
                 continue
-            since_ping_s = (now - conn.ping_sent_ns) * _S if conn.ping_sent_ns else float("inf")
+            since_ping_s = (now - sock.ping_sent_ns) * _S if sock.ping_sent_ns else float("inf")
             # A ping still waiting for its answer is not repeated: a new one would push the
             # pong deadline back forever whenever interval_s < pong_timeout_s.
-            awaiting_pong = conn.ping_sent_ns and conn.last_rx_ns < conn.ping_sent_ns
+            awaiting_pong = sock.ping_sent_ns and sock.last_rx_ns < sock.ping_sent_ns
             due = (
                 not awaiting_pong
                 and since_ping_s >= keep.interval_s
                 and (not keep.only_when_idle or idle_s >= keep.interval_s)
             )
             if due:
-                conn.ping_sent_ns = now
+                sock.ping_sent_ns = now
                 async with asyncio.timeout(self.options.send_timeout_s):
                     if keep.text is None:
                         await ws.ping()
                     else:
-                        await ws.send_str(keep.text)
+                        await ws.send(keep.text)
 
     # -- REST snapshots ----------------------------------------------------------------------
     async def _snapshot_worker(self) -> None:
@@ -365,16 +516,10 @@ class FeedSupervisor:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
             self._last_snapshot_ns[request.instrument] = time.monotonic_ns()
-            attempt = 0
-            while True:
-                body = await self._fetch(request)
-                if body is not None:
-                    break
-                self.status.snapshot_failures += 1
-                self.metrics.snapshot_failed()
-                await asyncio.sleep(self.options.snapshot_backoff.delay(attempt, self._rng))
-                attempt += 1
+            body = await self._fetch_with_retries(request)
             self._queued.discard(request)
+            if body is None:
+                continue
             ts = self._wall_ns()
             if self.tap is not None:
                 self.tap.rest(request.path, body, ts)
@@ -382,8 +527,47 @@ class FeedSupervisor:
             self._publish()
             await self._after_message(self._any_ws())
 
-    async def _fetch(self, request: SnapshotRequest) -> bytes | None:
-        """GET one snapshot under a deadline; None on a retryable failure."""
+    async def _fetch_with_retries(self, request: SnapshotRequest) -> bytes | None:
+        """Fetch until it succeeds; None if the venue refuses the request itself (4xx).
+
+        Rate limits (429, 418) wait at least the venue's ``Retry-After``, and every worker waits
+        with them (the limit is the IP's); 5xx, timeouts and network errors back off; any other
+        4xx is retried ``snapshot_client_attempts`` times only, then the instrument stays
+        invalid until its connection reconnects.
+        """
+        attempt = 0
+        client_failures = 0
+        while True:
+            await self._rest_pause()
+            failure = await self._fetch(request)
+            if isinstance(failure, bytes):
+                return failure
+            error_class, retry_after_s = failure
+            self.status.snapshot_failures += 1
+            self.status.rest_errors[error_class] = self.status.rest_errors.get(error_class, 0) + 1
+            self.metrics.snapshot_failed(error_class)
+            if error_class == "client":
+                client_failures += 1
+                if client_failures >= self.options.snapshot_client_attempts:
+                    log.error("%s snapshot %s: refused %d times; giving up until reconnect",
+                              self.feed.venue.label, request.path, client_failures)  # fmt: skip
+                    return None
+            delay = self.options.snapshot_backoff.delay(attempt, self._rng)
+            if retry_after_s is not None:
+                until = time.monotonic_ns() + int(retry_after_s / _S)
+                self._rest_blocked_until_ns = max(self._rest_blocked_until_ns, until)
+                delay = 0.0  # _rest_pause waits for Retry-After
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _rest_pause(self) -> None:
+        """Wait out a venue rate limit (``Retry-After``) that any worker ran into."""
+        wait_ns = self._rest_blocked_until_ns - time.monotonic_ns()
+        if wait_ns > 0:
+            await asyncio.sleep(wait_ns * _S)
+
+    async def _fetch(self, request: SnapshotRequest) -> bytes | tuple[str, float | None]:
+        """GET one snapshot under a deadline; on failure return ``(class, retry_after_s)``."""
         assert self._http is not None
         url = self.feed.policy.rest_base_url.rstrip("/") + request.path
         began = time.monotonic_ns()
@@ -391,14 +575,27 @@ class FeedSupervisor:
             async with asyncio.timeout(self.feed.policy.snapshot_timeout_s):
                 async with self._http.get(url) as reply:
                     body = await reply.read()
-                    if reply.status != 200:
-                        log.warning("%s snapshot %s: HTTP %d", self.feed.venue.label,
-                                    request.path, reply.status)  # fmt: skip
-                        return None
+                    status = reply.status
+                    retry_after = reply.headers.get("Retry-After")
+        except TimeoutError:
+            log.warning("%s snapshot %s timed out", self.feed.venue.label, request.path)
+            return "timeout", None
         except _RETRYABLE as e:
             log.warning("%s snapshot %s failed: %s", self.feed.venue.label, request.path,
                         type(e).__name__)  # fmt: skip
-            return None
+            return "network", None
+        if status != 200:
+            classify = self.feed.policy.classify_http
+            error = (
+                classify(status, request.path)
+                if classify is not None
+                else classify_http_status(self.feed.venue.label, status, request.path)
+            )
+            error_class = _http_class(status, error)
+            log.warning("%s snapshot: %s (%s)", self.feed.venue.label, error, error_class)
+            if error_class == "rate_limit":
+                return error_class, _retry_after_s(retry_after, self.options.rate_limit_wait_s)
+            return error_class, None
         self.metrics.snapshot_seconds((time.monotonic_ns() - began) * _S)
         return body
 
@@ -425,12 +622,31 @@ class FeedSupervisor:
                         await self._after_message(self._any_ws())
             self._export()
 
-    def _any_ws(self) -> aiohttp.ClientWebSocketResponse | None:
+    def _any_ws(self) -> WsConnection | None:
         """Return an open connection (single-connection venues: the one) for resubscribes."""
         return next((c.ws for c in self._conns if c.ws is not None), None)
 
     def _export(self) -> None:
         self.metrics.export(self.feed.stats, self.feed.invalid_instruments())
+
+
+def _http_class(status: int, error: AdapterError) -> str:
+    """Return the metric class of a failed REST reply."""
+    if status in _RATE_LIMITED:
+        return "rate_limit"
+    if status >= 500:
+        return "server"
+    return "client" if isinstance(error, FatalError) else "retryable"
+
+
+def _retry_after_s(header: str | None, default_s: float) -> float:
+    """Return a ``Retry-After`` header's delay in seconds (delta-seconds form), else the default.
+
+    The HTTP-date form is not used by the venues (Binance sends seconds) and reads as default.
+    """
+    if header is not None and header.strip().isdigit():
+        return float(int(header.strip()))
+    return default_s
 
 
 def _reason(error: BaseException, default: str) -> str:

@@ -67,8 +67,9 @@ BOOK_INVALID = Gauge(
 )
 SNAPSHOT_FAILURES = Counter(
     "tickbot_snapshot_failures_total",
-    "REST book snapshot requests that failed or timed out (retried with backoff).",
-    ["venue"],
+    "REST book snapshot requests that failed, by class: rate_limit (429/418, after Retry-After), "
+    "server (5xx), client (other 4xx, retried a few times only), timeout, network.",
+    ["venue", "class"],
     registry=REGISTRY,
 )
 SNAPSHOT_SECONDS = Histogram(

@@ -3,12 +3,17 @@
 With a cold numba cache (a fresh clone, or any edit to the sources, which re-keys the cache) the
 first frame a feed parses compiles its kernels: tens of seconds on a busy machine. The e2e
 deadlines are about the feed and its connection, so compiling happens here, outside them.
+
+Every loopback test runs on the WebSocket transport ``TICKBOT_TEST_TRANSPORT`` names (default:
+the product's default); a test marked ``both_transports`` runs once per transport, so make test
+covers the other transport on a representative test of each venue without doubling the suite.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,6 +26,8 @@ from bot.adapters.bybit import BybitFeed
 from bot.adapters.okx import OkxFeed
 from bot.core.book import new_books
 from bot.core.instruments import InstrumentSpec
+from bot.ingest.transport import TRANSPORTS, TransportName
+from tests.support import ingest
 from tests.support.shared import OWN
 
 _WRITTEN = (
@@ -60,3 +67,23 @@ def _compiled_feeds() -> None:
                 feed.on_message(gzip.compress(line.encode()) if venue == "bingx" else line, 3, out)
     finally:
         logging.getLogger("bot.adapters").disabled = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_transports: run once per WebSocket transport")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_transports"):
+        metafunc.parametrize("ws_transport", TRANSPORTS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def ws_transport(request: pytest.FixtureRequest) -> Iterator[TransportName]:
+    """Select the transport ``fast_options`` uses for this test."""
+    chosen: TransportName = getattr(request, "param", ingest.env_transport())
+    before, ingest.transport = ingest.transport, chosen
+    try:
+        yield chosen
+    finally:
+        ingest.transport = before

@@ -12,11 +12,23 @@ import pytest
 from bot.adapters.binance_usdm import BinanceUsdmFeed
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.core.dtypes import EventKind
+from bot.ingest.backoff import Backoff
 from bot.metrics import registry
 from tests.support import binance as bn
-from tests.support.asyncutil import eventually
+from tests.support.asyncutil import MS, eventually
 from tests.support.ingest import fast_options, supervised
-from tests.support.venue_server import LoopbackVenue, RestRoute, close, garbage, hold, ping, send
+from tests.support.venue_server import (
+    Broadcast,
+    LoopbackVenue,
+    RestRoute,
+    close,
+    follow,
+    garbage,
+    hold,
+    ping,
+    send,
+    until,
+)
 
 PUBLIC = "/public/stream"
 MARKET = "/market/stream"
@@ -72,6 +84,7 @@ def counter(metric, **labels) -> float:
     return registry.REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
+@pytest.mark.both_transports
 async def test_replay_over_sockets_rebuilds_the_expected_books() -> None:
     trades = [send(f) for s in bn.SYMBOLS for f in bn.lines("aggTrade", s)]
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
@@ -175,6 +188,66 @@ async def test_slow_and_failing_snapshots_are_retried() -> None:
         assert route.served == 1
 
 
+async def test_rate_limited_snapshot_waits_for_retry_after() -> None:
+    """429 (and 418, Binance's IP ban) carry Retry-After: the next request waits that long."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(
+            bodies=[bn.snapshot("AKROUSDT")], fail_first=2, fail_status=429, retry_after="1"
+        )
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        labels = {"venue": "binance-usdm", "class": "rate_limit"}
+        before = counter("tickbot_snapshot_failures_total", **labels)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, _sink):
+            await eventually(lambda: route.failed == 1, TIMEOUT, "first 429")
+            route.fail_status = 418  # the IP ban: the same class, the same wait
+            await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT)
+        assert route.failed == 2
+        assert route.served == 1
+        first, second, third = route.requested_at
+        assert second - first >= 1.0
+        assert third - second >= 1.0
+        assert sup.status.rest_errors == {"rate_limit": 2}
+        assert counter("tickbot_snapshot_failures_total", **labels) == before + 2
+
+
+async def test_client_error_snapshot_is_not_retried_forever() -> None:
+    """A 400 (say, a symbol the venue does not list) would fail again: tried a few times, then
+    the book stays invalid (visible in the metrics) instead of hammering the venue."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(bodies=[bn.snapshot("AKROUSDT")], fail_first=1000, fail_status=400)
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        labels = {"venue": "binance-usdm", "class": "client"}
+        before = counter("tickbot_snapshot_failures_total", **labels)
+        options = fast_options(snapshot_client_attempts=3)
+        async with supervised(feed, state, {0: "AKROUSDT"}, options) as (sup, _sink):
+            await eventually(lambda: sup.status.rest_errors.get("client") == 3, TIMEOUT)
+            # the worker gave up: its queue is empty and nothing is queued again
+            await eventually(lambda: not sup._queued, TIMEOUT, "request dropped")
+            assert state[0, ST_VALID] == 0
+        assert route.failed == 3
+        assert sup.status.rest_errors == {"client": 3}
+        assert counter("tickbot_snapshot_failures_total", **labels) == before + 3
+
+
+async def test_server_errors_back_off_and_are_counted_as_server() -> None:
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[send(f) for f in akro]])
+        route = RestRoute(bodies=[bn.snapshot("AKROUSDT")], fail_first=3, fail_status=503)
+        server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")] = route
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, _sink):
+            await eventually(lambda: final_ok(state, ["AKROUSDT"]), TIMEOUT)
+        assert route.failed == 3
+        assert sup.status.rest_errors == {"server": 3}
+
+
 async def test_snapshot_timeout_is_retried() -> None:
     akro = bn.lines("depth_diff", "AKROUSDT")
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
@@ -194,6 +267,7 @@ def _fields(policy) -> dict:
     return {f: getattr(policy, f) for f in policy.__dataclass_fields__}
 
 
+@pytest.mark.both_transports
 async def test_server_ping_is_answered_with_a_pong() -> None:
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
         server.script_for(PUBLIC, [[ping(), ping(), hold()]])
@@ -208,18 +282,53 @@ async def test_server_ping_is_answered_with_a_pong() -> None:
             )
 
 
-async def test_session_rollover_reconnects_proactively() -> None:
-    """Binance's 24 h limit, scaled down: the session is renewed before the venue cuts it."""
+@pytest.mark.both_transports
+async def test_session_rollover_is_make_before_break_and_the_book_never_goes_invalid() -> None:
+    """Binance's 24 h limit, scaled down to 0.3 s: each new session is opened while the old one
+    still streams, the feed switches over, and the book stays valid throughout."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    stream = Broadcast(akro, interval_s=5 * MS)  # ~0.95 s of live diffs: 3 rollovers or so
     async with LoopbackVenue(bn.PROTOCOL, []) as server:
-        server.script_for(PUBLIC, [[hold()]])
+        server.script_for(PUBLIC, [[follow(stream)]])
         serve_snapshots(server)
-        feed, state = make(server, trades=False, mark_price=False, session_s=0.3)
-        async with supervised(feed, state, {0: "AKROUSDT", 1: "CTKUSDT"}) as (sup, sink):
-            await eventually(lambda: len(server.connections_on(PUBLIC)) >= 3, TIMEOUT)
-            await eventually(lambda: state[0, ST_VALID] == 1 and state[1, ST_VALID] == 1, TIMEOUT)
-        assert sup.status.end_reasons[:2] == ["session_rollover", "session_rollover"]
-        assert all(c.closed_by_client for c in server.connections_on(PUBLIC)[:2])
+        feed, state = make(server, 1, trades=False, mark_price=False, session_s=0.3)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, sink):
+            await eventually(lambda: stream.done and final_ok(state, ["AKROUSDT"]), TIMEOUT)
+            invalid = [r for r in sink.rows() if r["kind"] == EventKind.BOOK_INVALID]
+            reasons = list(sup.status.end_reasons)
+            handovers = sup.status.handovers
+        assert handovers >= 1
+        assert reasons[:handovers] == ["session_rollover"] * handovers
+        assert len(server.connections_on(PUBLIC)) >= handovers + 1
+        assert all(c.closed_by_client for c in server.connections_on(PUBLIC)[:handovers])
+        assert len(invalid) == 1  # the first connect only: no rollover invalidated the book
+        assert server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")].served == 1
+        assert feed.stats.gaps == 0
+        assert "disconnect" not in feed.stats.by_reason
         assert sink.violations == 0
+
+
+async def test_a_dropped_connection_invalidates_its_books_at_once() -> None:
+    """The books must not stay valid while the feed waits (backoff) to reconnect."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        serve_snapshots(server)
+        feed, state = make(server, 1, trades=False, mark_price=False)
+        synced = until(lambda _log: bool(state[0, ST_VALID]))
+        server.script_for(PUBLIC, [[*(send(f) for f in akro[:60]), synced, close()], [hold()]])
+        # a long backoff: the drop must be visible before anything reconnects
+        options = fast_options(backoff=Backoff(base_s=30.0, cap_s=30.0, stable_after_s=60.0))
+        before = counter("tickbot_book_resyncs_total", venue="binance-usdm", reason="disconnect")
+        async with supervised(feed, state, {0: "AKROUSDT"}, options) as (sup, _sink):
+            await eventually(lambda: state[0, ST_VALID] == 1, TIMEOUT, "AKRO synced")
+            await eventually(lambda: sup.status.end_reasons, TIMEOUT, "connection dropped")
+            assert state[0, ST_VALID] == 0
+            assert len(server.connections_on(PUBLIC)) == 1  # not reconnected yet
+            assert feed.stats.by_reason["disconnect"] == 1
+            assert feed.invalid_instruments() == [0]
+            sup._export()
+            after = counter("tickbot_book_resyncs_total", venue="binance-usdm", reason="disconnect")
+        assert after == before + 1
 
 
 async def test_silent_connection_is_declared_stale() -> None:
@@ -246,6 +355,7 @@ async def test_instrument_that_stops_updating_is_resynced() -> None:
         assert server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")].served >= 2
 
 
+@pytest.mark.both_transports
 @pytest.mark.parametrize("status", [400, 404])
 async def test_refused_handshake_is_fatal(status: int) -> None:
     from aiohttp import web

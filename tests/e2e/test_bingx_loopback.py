@@ -46,6 +46,7 @@ def book_is(state, frames) -> bool:
     )
 
 
+@pytest.mark.both_transports
 async def test_gzip_frames_pings_and_real_pushes_reach_the_core() -> None:
     streams = ("depth20@100ms", "trade", "bookTicker", "markPrice")
     names = ("ws_PartialBook_push.json", "ws_Trades_push.json", "ws_BookPrice_push.json",
@@ -123,6 +124,7 @@ async def test_gap_resubscribes_and_the_new_full_depth_recovers(fault: Fault) ->
         assert sink.violations == 0
 
 
+@pytest.mark.both_transports
 async def test_disconnect_mid_stream_reconnects_and_resubscribes() -> None:
     frames = bx.incr_frames()
     plugin = bx.plugin(frames)

@@ -47,6 +47,7 @@ def script_for(frames, faults) -> list:
     return [send(bm.welcome()), *faulted_script(frames, faults, bm.plugin(frames))]
 
 
+@pytest.mark.both_transports
 async def test_subscribes_pings_and_rebuilds_the_expected_book() -> None:
     frames = bm.book_frames()
     quotes = fixture_file("bitmex", "ws_quote_XBTUSD.ndjson").read_text().splitlines()
@@ -117,6 +118,7 @@ async def test_disconnect_mid_stream_reconnects_and_gets_a_new_partial() -> None
         assert sink.violations == 0
 
 
+@pytest.mark.both_transports
 async def test_unanswered_ping_reconnects() -> None:
     """BitMEX: after 5 s of silence ping; no answer within 5 s means the connection is dead."""
     frames = bm.book_frames()

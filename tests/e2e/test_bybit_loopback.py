@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
 from bot.adapters.bybit import BybitFeed
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from tests.support import bybit as by
@@ -30,6 +32,7 @@ def final_ok(state) -> bool:
 
 
 def make(server: LoopbackVenue, **options: object):
+    options.setdefault("depth", by.DEPTH)  # the capture's depth: orderbook.500
     qty, state = new_books(1, 1 << 13)
     feed = BybitFeed(
         by.refs(),
@@ -42,6 +45,7 @@ def make(server: LoopbackVenue, **options: object):
     return feed, state
 
 
+@pytest.mark.both_transports
 async def test_subscribes_pings_and_rebuilds_the_book() -> None:
     frames = [send(f) for f in by.book_frames()]
     async with LoopbackVenue(by.protocol(), [frames]) as server:
@@ -53,7 +57,7 @@ async def test_subscribes_pings_and_rebuilds_the_book() -> None:
         sent = [json.loads(m) for m in conn.received]
         subscribe = next(m for m in sent if m["op"] == "subscribe")
         assert subscribe["args"] == [
-            "orderbook.50.XRPUSDT",
+            "orderbook.500.XRPUSDT",
             "publicTrade.XRPUSDT",
             "tickers.XRPUSDT",
         ]
@@ -70,10 +74,11 @@ async def test_gap_resubscribes_and_the_new_snapshot_recovers_the_book() -> None
             await eventually(lambda: feed.stats.gaps == 1, TIMEOUT)
             await eventually(lambda: final_ok(state), TIMEOUT, "book recovered")
         sent = [json.loads(m) for m in server.connections_on(by.WS_PATH)[0].received]
-        assert {"op": "unsubscribe", "args": ["orderbook.50.XRPUSDT"]} in sent
+        assert {"op": "unsubscribe", "args": ["orderbook.500.XRPUSDT"]} in sent
         assert sink.violations == 0
 
 
+@pytest.mark.both_transports
 async def test_reconnect_resubscribes_everything() -> None:
     book = by.book_frames()
     first = [send(f) for f in book[:10]] + [close()]
@@ -87,3 +92,19 @@ async def test_reconnect_resubscribes_everything() -> None:
         assert any('"op":"subscribe"' in m for m in server.connections_on(by.WS_PATH)[1].received)
         assert sup.status.end_reasons == ["closed_by_server"]
         assert sink.violations == 0
+
+
+async def test_the_venue_sends_only_the_subscribed_depth() -> None:
+    """Subscribed to orderbook.50, the client is never sent the orderbook.500 capture: the
+    loopback venue, like Bybit, pushes a topic only to connections subscribed to it."""
+    book = by.book_frames()
+    async with LoopbackVenue(by.protocol(), [[send(f) for f in book]]) as server:
+        feed, state = make(server, depth=50, trades=False, tickers=False)
+        async with supervised(feed, state, {0: by.SYMBOL}) as (_sup, _sink):
+            await eventually(lambda: len(server.connections) == 1, TIMEOUT, "connected")
+            conn = server.connections[0]
+            await eventually(lambda: len(conn.withheld) == len(book), TIMEOUT, "script played")
+            assert conn.subscribed == {"orderbook.50.XRPUSDT"}
+            assert set(conn.withheld) == {by.BOOK_TOPIC}
+            assert state[0, ST_VALID] == 0
+        assert "unsubscribed_topic" not in feed.stats.by_reason  # nothing of it was sent

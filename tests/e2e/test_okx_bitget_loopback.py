@@ -17,9 +17,9 @@ from bot.adapters.okx import OkxFeed
 from bot.core.book import ST_VALID, new_books
 from bot.core.dtypes import EventKind
 from tests.support import bitget, okx
-from tests.support.asyncutil import eventually
+from tests.support.asyncutil import MS, eventually
 from tests.support.ingest import fast_options, supervised
-from tests.support.venue_server import LoopbackVenue, close, hold, send, sleep
+from tests.support.venue_server import Broadcast, LoopbackVenue, close, follow, hold, send, sleep
 from tests.support.wsbook import (
     Fault,
     answer_resubscription,
@@ -98,6 +98,7 @@ def book_arg(case: Case) -> dict[str, str]:
     return case.subscribe_args[0]
 
 
+@pytest.mark.both_transports
 async def test_subscribes_pings_and_rebuilds_the_expected_book(case: Case) -> None:
     frames = case.support.book_frames()
     script = faulted_script(frames, [], case.support.plugin(frames))
@@ -212,4 +213,43 @@ async def test_instrument_that_stops_updating_is_resynced(case: Case) -> None:
             await eventually(lambda: state[0, ST_VALID] == 1, TIMEOUT, "valid again")
         assert sup.status.end_reasons == []  # the connection itself was fine
         assert invalid_rows(sink.rows()) == 2
+        assert sink.violations == 0
+
+
+NOTICE = json.dumps(
+    {"event": "notice", "code": "64008", "msg": "The connection will soon be closed for upgrade"}
+)
+
+
+@pytest.mark.both_transports
+async def test_okx_upgrade_notice_is_make_before_break_and_the_book_never_goes_invalid() -> None:
+    """OKX announces a service upgrade (64008) mid-stream: the feed opens and subscribes a new
+    connection, takes its snapshot, then drops the old one; the book stays valid throughout."""
+    case = CASES["okx"]
+    frames = okx.book_frames(seq=True)
+    live = [*frames[1:31], NOTICE, *frames[31:]]  # the snapshot is each connection's own
+
+    def snapshot_at(k: int) -> list[str]:
+        """What a connection joining at point ``k`` of the stream gets first: the true book."""
+        applied = sum(1 for f in live[:k] if f is not NOTICE)
+        return [okx.snapshot_after(frames, 1 + applied)]
+
+    stream = Broadcast(live, interval_s=5 * MS)
+    async with LoopbackVenue(okx.PROTOCOL, []) as server:
+        server.script_for(okx.WS_PATH, [[follow(stream, first=snapshot_at)]])
+        feed, state = make(case, server)
+        async with supervised(feed, state, {0: "BTC-USDT"}) as (sup, sink):
+            await eventually(lambda: stream.done and final_ok(case, state), TIMEOUT)
+            invalid = invalid_rows(sink.rows())
+            reasons = list(sup.status.end_reasons)
+            handovers = sup.status.handovers
+        assert handovers == 1
+        assert reasons == ["venue_notice"]
+        first, second = server.connections_on(okx.WS_PATH)
+        assert first.closed_by_client
+        assert any('"subscribe"' in text for text in second.received)
+        assert invalid == 1  # the first connect only
+        assert feed.stats.gaps == 0
+        assert feed.stats.checksum_failures == 0
+        assert not feed.reconnect_requested
         assert sink.violations == 0

@@ -141,7 +141,7 @@ def _bybit_feed() -> tuple[Any, EventBuffer, np.ndarray]:
 
     spec = InstrumentSpec(venue="bybit", symbol="XRPUSDT", tick_size="0.0001", lot_size="1")
     qty, state = new_books(1, 1 << 13)
-    feed = BybitFeed([InstrumentRef.of(0, spec)], qty, state)
+    feed = BybitFeed([InstrumentRef.of(0, spec)], qty, state, depth=500)  # the capture's topic
     out = EventBuffer()
     feed.on_connect(1, out)
     for frame in _lines("bybit", "ws_orderbook500_XRPUSDT_2024-12-01.ndjson", 5):

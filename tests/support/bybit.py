@@ -13,6 +13,9 @@ from tests.support.venue_server import VenueProtocol
 
 SYMBOL = "XRPUSDT"
 WS_PATH = "/v5/public/linear"
+DEPTH = 500
+"""The depth of the real capture (``orderbook.500``): feeds replaying it subscribe to that."""
+BOOK_TOPIC = f"orderbook.{DEPTH}.{SYMBOL}"
 
 
 def spec() -> InstrumentSpec:
@@ -55,7 +58,7 @@ def naive_book(frames: Sequence[str]) -> tuple[dict[Decimal, Decimal], dict[Deci
     return bids, asks, last_u
 
 
-def snapshot_frame(frames: Sequence[str], topic: str = "orderbook.50.XRPUSDT") -> str:
+def snapshot_frame(frames: Sequence[str], topic: str = BOOK_TOPIC) -> str:
     """A snapshot frame holding the true book after ``frames`` (what a resubscribe returns)."""
     bids, asks, last_u = naive_book(frames)
     data = {
@@ -94,4 +97,27 @@ def protocol(resubscribe_snapshot: str | None = None) -> VenueProtocol:
             return frames
         return []
 
-    return VenueProtocol(ws_paths=(WS_PATH,), reply=reply)
+    return VenueProtocol(
+        ws_paths=(WS_PATH,), reply=reply, topic_of=topic_of, subscription=subscription
+    )
+
+
+def topic_of(frame: str) -> str | None:
+    """The ``topic`` of a push (None for anything else)."""
+    try:
+        msg = json.loads(frame)
+    except ValueError:
+        return None
+    topic = msg.get("topic") if isinstance(msg, dict) else None
+    return topic if isinstance(topic, str) else None
+
+
+def subscription(text: str) -> tuple[str, Sequence[str]] | None:
+    """``(op, topics)`` of a client (un)subscribe request."""
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return None
+    if msg.get("op") in ("subscribe", "unsubscribe"):
+        return msg["op"], list(msg.get("args", []))
+    return None

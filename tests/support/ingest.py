@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -13,9 +14,25 @@ import numpy as np
 from bot.adapters.base import MarketDataFeed
 from bot.ingest.capture import CaptureError, read_capture
 from bot.ingest.supervisor import FeedSupervisor, SupervisorOptions
+from bot.ingest.transport import DEFAULT_TRANSPORT, TRANSPORTS, TransportName
 from tests.support.books import valid_books_uncrossed
 
 SUPERVISOR_TASKS = ("ws-", "snapshot-", "monitor", "watchdog-")
+TRANSPORT_ENV = "TICKBOT_TEST_TRANSPORT"
+"""Run the loopback tests on this WebSocket transport (default: the product's default)."""
+
+
+def env_transport() -> TransportName:
+    """Return the transport named by ``TICKBOT_TEST_TRANSPORT`` (the default when unset)."""
+    name = os.environ.get(TRANSPORT_ENV, DEFAULT_TRANSPORT)
+    for known in TRANSPORTS:
+        if name == known:
+            return known
+    raise ValueError(f"{TRANSPORT_ENV}={name!r}: expected one of {', '.join(TRANSPORTS)}")
+
+
+transport: TransportName = env_transport()
+"""The transport ``fast_options`` selects; tests/e2e/conftest.py sets it per test."""
 
 
 class RecordingSink:
@@ -47,6 +64,7 @@ def fast_options(**overrides: object) -> SupervisorOptions:
         "monitor_period_s": 0.05,
         "connect_timeout_s": 2.0,
         "snapshot_min_interval_s": 0.01,
+        "transport": transport,
     }
     base.update(overrides)
     return SupervisorOptions(**base)  # type: ignore[arg-type]

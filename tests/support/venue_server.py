@@ -27,11 +27,15 @@ class Action:
     """One step of a connection script."""
 
     kind: str
-    """send | send_bytes | garbage | close | sleep | ping | hold | until"""
+    """send | send_bytes | garbage | close | sleep | ping | hold | until | follow"""
     data: str | bytes = ""
     seconds: float = 0.0
     cond: Callable[[Any], bool] | None = None
     """``until``: a predicate on the connection's ``ConnectionLog``."""
+    stream: Broadcast | None = None
+    """``follow``: the live stream to send from its current point."""
+    first: Callable[[int], Sequence[str]] | None = None
+    """``follow``: the frames to send first, given the point joined at."""
 
 
 def send(frame: str) -> Action:
@@ -78,6 +82,54 @@ def hold() -> Action:
     return Action("hold")
 
 
+class Broadcast:
+    """A live stream that every connection following it sees from where it is when it joins.
+
+    Frame ``k`` is published ``k * interval_s`` after the first follower joined, to every
+    connection following at that moment: two overlapping connections (a planned reconnect)
+    see the same events, the later one from a later point, as on a real venue. Time is scaled
+    down by ``interval_s``; the pacing is the venue's, not a test waiting.
+    """
+
+    def __init__(self, frames: Sequence[str], interval_s: float) -> None:
+        self.frames = list(frames)
+        self.interval_s = interval_s
+        self.published = 0
+        self._tick = asyncio.Event()
+        self._producer: asyncio.Task[None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.published >= len(self.frames)
+
+    def start(self) -> None:
+        """Start publishing (idempotent: the first follower starts the stream)."""
+        if self._producer is None:
+            self._producer = asyncio.get_running_loop().create_task(self._produce())
+
+    def stop(self) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+
+    async def _produce(self) -> None:
+        while not self.done:
+            self.published += 1
+            self._tick.set()
+            self._tick = asyncio.Event()
+            await asyncio.sleep(self.interval_s)
+
+    async def next_tick(self) -> None:
+        await self._tick.wait()
+
+
+def follow(stream: Broadcast, first: Callable[[int], Sequence[str]] | None = None) -> Action:
+    """Send ``stream`` 's frames live from its current point.
+
+    ``first(k)``: frames to send before, given the point ``k`` joined at (a venue's snapshot).
+    """
+    return Action("follow", stream=stream, first=first)
+
+
 @dataclass
 class VenueProtocol:
     """How one venue frames things on the wire."""
@@ -86,6 +138,12 @@ class VenueProtocol:
     reply: Callable[[str], Sequence[str | bytes]] = lambda text: ()
     """Frames to send in answer to a client text frame (pong, subscribe ack, a new snapshot);
     ``bytes`` go out as binary frames (BingX gzips everything)."""
+    topic_of: Callable[[str], str | None] | None = None
+    """The topic a scripted frame belongs to (None: not a topic push). Set, the server behaves
+    like the venue: a connection's script starts at its first subscription, and a topic's
+    frames go only to connections subscribed to it (the others are counted as withheld)."""
+    subscription: Callable[[str], tuple[str, Sequence[str]] | None] = lambda text: None
+    """``("subscribe" | "unsubscribe", topics)`` for a client frame that (un)subscribes."""
 
 
 @dataclass
@@ -99,8 +157,12 @@ class RestRoute:
     delay_s: float = 0.0
     fail_first: int = 0
     fail_status: int = 500
+    retry_after: str | None = None
+    """``Retry-After`` header of the failures (rate limits)."""
     served: int = 0
     failed: int = 0
+    requested_at: list[float] = field(default_factory=list)
+    """Loop time of every request (to check a client waited as told)."""
 
 
 @dataclass
@@ -111,6 +173,9 @@ class ConnectionLog:
     received: list[str] = field(default_factory=list)
     pongs: int = 0
     closed_by_client: bool = False
+    subscribed: set[str] = field(default_factory=set)
+    withheld: list[str] = field(default_factory=list)
+    """Topics of scripted frames not sent because the client had not subscribed to them."""
 
 
 class LoopbackVenue:
@@ -125,6 +190,7 @@ class LoopbackVenue:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._open: set[web.WebSocketResponse] = set()
+        self._streams: set[Broadcast] = set()
         self.port = 0
 
     def script_for(self, path: str, scripts: Sequence[Sequence[Action]]) -> None:
@@ -155,6 +221,8 @@ class LoopbackVenue:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for stream in self._streams:
+            stream.stop()
         for ws in list(self._open):
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -166,11 +234,13 @@ class LoopbackVenue:
         route = self.rest.get(key)
         if route is None:
             return web.Response(status=404, text="unknown path")
+        route.requested_at.append(asyncio.get_running_loop().time())
         if route.delay_s:
             await asyncio.sleep(route.delay_s)
         if route.failed < route.fail_first:
             route.failed += 1
-            return web.Response(status=route.fail_status, text="injected failure")
+            headers = {"Retry-After": route.retry_after} if route.retry_after else None
+            return web.Response(status=route.fail_status, text="injected failure", headers=headers)
         body = route.bodies[min(route.served, len(route.bodies) - 1)]
         route.served += 1
         return web.Response(body=body, content_type="application/json")
@@ -191,6 +261,13 @@ class LoopbackVenue:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     log.received.append(msg.data)
+                    change = self.protocol.subscription(msg.data)
+                    if change is not None:
+                        op, topics = change
+                        if op == "subscribe":
+                            log.subscribed.update(topics)
+                        else:
+                            log.subscribed.difference_update(topics)
                     for answer in self.protocol.reply(msg.data):
                         if isinstance(answer, bytes):
                             await ws.send_bytes(answer)
@@ -208,13 +285,39 @@ class LoopbackVenue:
             self._open.discard(ws)
         return ws
 
+    @staticmethod
+    async def _subscribed(log: ConnectionLog, timeout_s: float = 20.0) -> bool:
+        """Wait for the connection's first subscription (a venue sends nothing before)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not log.subscribed:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.002)
+        return True
+
+    def _deliverable(self, frame: str, log: ConnectionLog) -> bool:
+        """Whether the venue would send ``frame`` on this connection (subscribed topic)."""
+        topic_of = self.protocol.topic_of
+        if topic_of is None:
+            return True
+        topic = topic_of(frame)
+        if topic is None or topic in log.subscribed:
+            return True
+        log.withheld.append(topic)
+        return False
+
     async def _play(
         self, ws: web.WebSocketResponse, script: Sequence[Action], log: ConnectionLog
     ) -> None:
         try:
+            if self.protocol.topic_of is not None and not await self._subscribed(log):
+                await ws.close()
+                return
             for action in script:
                 if ws.closed:
                     return
+                if action.kind == "send" and not self._deliverable(str(action.data), log):
+                    continue
                 if action.kind in ("send", "garbage"):
                     await ws.send_str(str(action.data))
                 elif action.kind == "send_bytes":
@@ -226,6 +329,22 @@ class LoopbackVenue:
                 elif action.kind == "close":
                     await ws.close()
                     return
+                elif action.kind == "follow":
+                    stream = action.stream
+                    assert stream is not None
+                    self._streams.add(stream)
+                    stream.start()
+                    k = stream.published
+                    for frame in action.first(k) if action.first else ():
+                        await ws.send_str(frame)
+                    while not ws.closed:
+                        while k < stream.published and not ws.closed:
+                            if self._deliverable(stream.frames[k], log):
+                                await ws.send_str(stream.frames[k])
+                            k += 1
+                        if stream.done:
+                            break
+                        await stream.next_tick()
                 elif action.kind == "hold":
                     await asyncio.Event().wait()
                 elif action.kind == "until":

@@ -23,6 +23,7 @@ from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef, Keep
 from bot.adapters.binance_usdm import book_sync as sync
 from bot.adapters.binance_usdm import constants as c
 from bot.adapters.binance_usdm import schemas
+from bot.adapters.binance_usdm.errors import classify_http
 from bot.adapters.binance_usdm.parse import parse_agg_trade, parse_book_ticker, parse_mark_price
 from bot.adapters.wire.feed import BookFeed, RestSnapshot
 from bot.adapters.wire.layout import PHASE_SYNCED, PHASE_WAIT, SY_LAST_SEQ, SY_PHASE
@@ -68,6 +69,7 @@ class BinanceUsdmFeed(BookFeed):
             stale_after_s=stale_after_s,
             max_session_s=session_s,
             snapshot_timeout_s=c.SNAPSHOT_TIMEOUT_S,
+            classify_http=classify_http,
         )
         super().__init__(instruments, qty, state, policy, RestSnapshot(_depth_path), ws_url)
         self._ws_base = ws_url.rstrip("/")

@@ -1,5 +1,9 @@
 """Bybit v5 book sync: one numba kernel from an ``orderbook.*`` frame to an updated book.
 
+The topic must be exactly one the feed subscribed to (``orderbook.<depth>.<symbol>``: the depth
+in ``SY_DEPTH``, the symbol in the table) and ``data.s`` its symbol: a frame of another depth is
+not this book.
+
 Rules (docs/venues.md): the first message after subscribing is ``type:"snapshot"``; a snapshot
 at any time (or a delta with ``u == 1``, a service restart) replaces the book; every delta must
 carry ``u == previous u + 1`` (contiguous in the real captures), otherwise it is a gap and the
@@ -37,8 +41,9 @@ from bot.core.codes import (
     VENUE_BYBIT,
 )
 
-N_SY = N_COMMON
-"""Bybit needs no column of its own."""
+SY_DEPTH = N_COMMON
+"""The book depth the feed subscribed to (the ``50`` of ``orderbook.50.<symbol>``)."""
+N_SY = N_COMMON + 1
 
 
 class BookStatus(IntEnum):
@@ -54,6 +59,8 @@ class BookStatus(IntEnum):
     GAP = 5
     BAD_LEVEL = 6
     CROSSED = 7
+    OTHER_TOPIC = 8
+    """An ``orderbook.*`` topic the feed did not subscribe to (another depth or symbol)."""
 
 
 _APPLIED = int(BookStatus.APPLIED)
@@ -64,6 +71,14 @@ _WAITING = int(BookStatus.WAITING)
 _GAP = int(BookStatus.GAP)
 _BAD_LEVEL = int(BookStatus.BAD_LEVEL)
 _CROSSED = int(BookStatus.CROSSED)
+_OTHER_TOPIC = int(BookStatus.OTHER_TOPIC)
+_PREFIX_LEN = 10
+"""``len("orderbook.")``."""
+_DOT = 46
+_ZERO = 48
+_NINE = 57
+_MAX_DEPTH_DIGITS = 6
+"""Bybit depths are 1 to 1000: a longer number is not a topic of ours (and cannot overflow)."""
 
 R_STATUS = 0
 R_LOCAL = 1
@@ -175,6 +190,31 @@ def _keys(buf: np.ndarray, s: int, e: int, res: np.ndarray, inner: bool) -> bool
 
 
 @njit(cache=True, nogil=True)
+def _topic_row(buf: np.ndarray, s: int, e: int, sync: np.ndarray) -> int:
+    """Return the row whose subscribed topic is exactly ``buf[s:e]`` (prefix checked), or -1.
+
+    ``<depth>`` is digits without a leading zero equal to the row's ``SY_DEPTH``; the rest after
+    the dot is the row's symbol.
+    """
+    i = s + _PREFIX_LEN
+    if i >= e or buf[i] == _ZERO:
+        return -1
+    depth = 0
+    while i < e and buf[i] != _DOT:
+        digit = int(buf[i]) - _ZERO  # int(): a uint8 would wrap without JIT (NumPy 2)
+        if digit < 0 or digit > _NINE - _ZERO or i - s - _PREFIX_LEN >= _MAX_DEPTH_DIGITS:
+            return -1
+        depth = depth * 10 + digit
+        i += 1
+    if i >= e or i == s + _PREFIX_LEN:
+        return -1
+    row = symbol_row(buf, i + 1, e, sync)
+    if row < 0 or sync[row, SY_DEPTH] != depth:
+        return -1
+    return row
+
+
+@njit(cache=True, nogil=True)
 def book_message(
     buf: np.ndarray,
     end: int,
@@ -221,9 +261,12 @@ def book_message(
     snapshot = t0 == 115 or u == 1
     res[R_U] = u
     res[R_SNAPSHOT] = 1 if snapshot else 0
-    local = symbol_row(buf, res[_F_SYM_S], res[_F_SYM_E], sync)
+    local = _topic_row(buf, res[_F_TOPIC_S], res[_F_TOPIC_E], sync)
     if local < 0:
-        res[R_STATUS] = _UNKNOWN_SYMBOL
+        res[R_STATUS] = _OTHER_TOPIC
+        return n
+    if symbol_row(buf, res[_F_SYM_S], res[_F_SYM_E], sync) != local:
+        res[R_STATUS] = _UNKNOWN_SYMBOL  # data.s is not the topic's symbol
         return n
     res[R_LOCAL] = local
     if not snapshot:

@@ -21,3 +21,5 @@ STALE_AFTER_S = 30.0
 MAX_ARGS_CHARS = 21_000
 """Public subscriptions: at most this many characters of ``args`` per connection."""
 MAX_SYMBOL_BYTES = 32
+MAX_TOPIC_BYTES = 64
+"""Room for ``orderbook.<depth>.<symbol>`` in the kernel's topic table."""

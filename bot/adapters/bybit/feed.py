@@ -20,6 +20,7 @@ from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef, Keep
 from bot.adapters.bybit import book_sync as book
 from bot.adapters.bybit import constants as c
 from bot.adapters.bybit import schemas
+from bot.adapters.bybit.errors import classify_http
 from bot.adapters.bybit.parse import TickerState, parse_public_trade
 from bot.adapters.wire.feed import BookFeed, Resubscribe, op_frames
 from bot.adapters.wire.layout import PHASE_SYNCED, SY_PHASE
@@ -54,12 +55,14 @@ class BybitFeed(BookFeed):
             rest_base_url=rest_url,
             keepalive=Keepalive(interval_s=ping_interval_s, text=c.PING_TEXT),
             stale_after_s=stale_after_s,
+            classify_http=classify_http,
         )
         self._depth = depth
         recovery = Resubscribe(self._resubscribe_frames)
         super().__init__(instruments, qty, state, policy, recovery, ws_url)
         self._trades = trades
         self._tickers = tickers
+        self.table[:, book.SY_DEPTH] = depth
         self._res = np.zeros(book.N_RES, dtype=np.int64)
         self._tick_state = [TickerState() for _ in self.refs]
 
@@ -155,6 +158,8 @@ class BybitFeed(BookFeed):
                 self.invalidate(local, Reason.MALFORMED, ts_local_ns, out)
         elif status == _S.UNKNOWN_SYMBOL:
             self.count(Reason.UNKNOWN_SYMBOL)
+        elif status == _S.OTHER_TOPIC:
+            self.count(Reason.UNSUBSCRIBED_TOPIC)
         elif slow_ok:
             self._slow(raw, ts_local_ns, out)
         else:

@@ -59,8 +59,6 @@ class OkxFeed(ChannelPushFeed):
             rest_base_url=rest_url, keepalive=keepalive, stale_after_s=stale_after_s
         )
         super().__init__(instruments, qty, state, policy, ws_url, channels)
-        self.reconnect_requested = False
-        """Set when OKX announces a service upgrade (notice 64008): reconnect proactively."""
 
     def on_event(self, event: str, code: str, message: str) -> None:
         """Handle acks/errors; a 64008 notice asks the supervisor to reconnect early."""

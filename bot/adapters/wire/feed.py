@@ -13,7 +13,9 @@ Everything else lives here, the same for all six venues:
   ``Resubscribe`` (every other venue: unsubscribe + subscribe, the venue answers with a
   snapshot over the WebSocket, asked again if no snapshot comes within ``RESYNC_RETRY_NS``).
   ``stats.resyncs`` counts recovery requests; other instruments are never touched;
-* ``on_connect``, ``resync``, ``invalid_instruments``, ``pending_snapshots``, ``on_snapshot``;
+* ``on_connect``, ``on_disconnect`` (a dropped connection's books are invalid at once, reason
+  ``disconnect``; recovery starts at the next ``on_connect``), ``resync``,
+  ``invalid_instruments``, ``pending_snapshots``, ``on_snapshot``;
 * for venues whose level arrays go through the shared scanner (OKX, Bitget, BingX): one kernel
   call per book message for levels, the venue checksum and the crossed-book check
   (``apply_book_message``).
@@ -229,6 +231,8 @@ class BookFeed:
         self.recovery = recovery
         self.ws_url = ws_url
         self.stats = FeedStats()
+        self.reconnect_requested = False
+        """Set when the venue announces it will close the connection (``MarketDataFeed``)."""
         self.refs = tuple(instruments)
         self.by_symbol = {ref.spec.symbol: ref for ref in self.refs}
         self.local = {ref.spec.symbol: k for k, ref in enumerate(self.refs)}
@@ -268,6 +272,16 @@ class BookFeed:
         for local in books:
             self._mark_invalid(local, Reason.CONNECT, ts_local_ns, out, None)
             self.recovery.on_connect(self, local, ts_local_ns)
+
+    def on_disconnect(self, ts_local_ns: int, out: EventBuffer, url: str = "") -> None:
+        """Every book the dropped connection carried is invalid now (``disconnect`` counted)."""
+        books = self.books_on(url)
+        if not books:
+            return
+        self._outgoing.clear()
+        self.recovery.reset()
+        for local in books:
+            self._mark_invalid(local, Reason.DISCONNECT, ts_local_ns, out, None)
 
     def pending_snapshots(self) -> Sequence[SnapshotRequest]:
         """Return and clear the REST snapshots the recovery is waiting for."""

@@ -337,3 +337,45 @@ def test_empty_sides_are_not_crossed() -> None:
     assert state[0, ST_BEST_BID] == NO_BID
     assert state[0, ST_BEST_ASK] == NO_ASK
     assert valid_books_uncrossed(state, [0])
+
+
+def _with_last_update_id(body: bytes, last_update_id: int) -> bytes:
+    snap = json.loads(body)
+    snap["lastUpdateId"] = last_update_id
+    return json.dumps(snap).encode()
+
+
+@pytest.mark.parametrize(
+    ("where", "synced"),
+    [
+        ("U", True),  # lastUpdateId == U: inside the first diff's span
+        ("u", True),  # lastUpdateId == u: the span's last id
+        ("U-1", False),  # spot's rule (U <= lastUpdateId + 1) would accept it; futures' does not
+        ("u+1", False),  # the diff is older than the snapshot: dropped, not applied
+    ],
+)
+def test_first_diff_must_span_the_snapshot_exactly(where: str, synced: bool) -> None:
+    """Futures rule on the real capture: the first applied diff has U <= lastUpdateId <= u."""
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    k = 10  # a diff well inside the capture; the snapshot is moved to its boundaries
+    first = json.loads(akro[k])["data"]
+    last_id = {"U": first["U"], "u": first["u"], "U-1": first["U"] - 1, "u+1": first["u"] + 1}
+    feed, _qty, state, out = make_feed()
+    request = next(r for r in feed.pending_snapshots() if r.instrument == 0)
+    feed.on_message(akro[k], 2, out)
+    body = _with_last_update_id(bn.snapshot("AKROUSDT"), last_id[where])
+    feed.on_snapshot(request, body, 3, out)
+    if synced:
+        assert state[0, ST_VALID] == 1
+        assert feed.stats.gaps == 0
+        feed.on_message(akro[k + 1], 4, out)  # and the pu chain continues from that diff
+        assert state[0, ST_VALID] == 1
+        assert feed.stats.gaps == 0
+    elif where == "U-1":
+        assert state[0, ST_VALID] == 0
+        assert feed.stats.gaps == 1
+    else:
+        # u < lastUpdateId: older than the snapshot, dropped (not a gap); the snapshot's own
+        # book stands, and the next diff must span lastUpdateId
+        assert feed.stats.gaps == 0
+        assert feed.stats.dropped_stale >= 1

@@ -25,6 +25,7 @@ def ticks(price: str) -> int:
 
 def make_feed(**options: object) -> tuple[BybitFeed, np.ndarray, np.ndarray, EventBuffer]:
     qty, state = new_books(1, 1 << 13)
+    options.setdefault("depth", by.DEPTH)  # the capture's depth: orderbook.500
     feed = BybitFeed(by.refs(), qty, state, **options)
     out = EventBuffer()
     feed.on_connect(1, out)
@@ -82,8 +83,8 @@ def test_a_missing_delta_resubscribes_only_the_book() -> None:
     assert state[0, ST_VALID] == 0
     sent = [json.loads(f) for f in feed.take_outgoing()]
     assert sent == [
-        {"op": "unsubscribe", "args": ["orderbook.50.XRPUSDT"]},
-        {"op": "subscribe", "args": ["orderbook.50.XRPUSDT"]},
+        {"op": "unsubscribe", "args": [by.BOOK_TOPIC]},
+        {"op": "subscribe", "args": [by.BOOK_TOPIC]},
     ]
     feed.on_message(frames[12], 3, out)  # still waiting: dropped
     feed.on_message(by.snapshot_frame(frames), 4, out)
@@ -216,7 +217,7 @@ def test_bad_level_after_the_snapshot_is_malformed_and_resubscribes() -> None:
     [
         "",
         "}",
-        '{"topic":"orderbook.50.XRPUSDT","type":"delta","data":{"s":"XRPUSDT","b":[["1.95',
+        '{"topic":"orderbook.500.XRPUSDT","type":"delta","data":{"s":"XRPUSDT","b":[["1.95',
         '{"topic":"publicTrade.XRPUSDT","data":[{"T":1,"s":"XRPUSDT","S":"Up","v":"1","p":"1"}]}',
     ],
 )
@@ -224,3 +225,31 @@ def test_garbage_is_counted(frame: str) -> None:
     feed, _qty, _state, out = make_feed()
     feed.on_message(frame, 1, out)
     assert feed.stats.malformed == 1
+
+
+@pytest.mark.parametrize(
+    ("depth", "topic", "symbol", "counted"),
+    [
+        (50, "orderbook.500.XRPUSDT", "XRPUSDT", "unsubscribed_topic"),  # another depth
+        (500, "orderbook.50.XRPUSDT", "XRPUSDT", "unsubscribed_topic"),
+        (500, "orderbook.500.XRPUSDTX", "XRPUSDT", "unsubscribed_topic"),  # a longer symbol
+        (500, "orderbook.500", "XRPUSDT", "unsubscribed_topic"),
+        (500, "orderbook.500.XRPUSDT", "BTCUSDT", "unknown_symbol"),  # data.s is not the topic's
+    ],
+)
+def test_only_the_subscribed_topic_reaches_the_book(
+    depth: int, topic: str, symbol: str, counted: str
+) -> None:
+    """A 500-level snapshot is not the 50-level book the feed subscribed to: not applied."""
+    feed, _qty, state, out = make_feed(depth=depth)
+    msg = json.loads(by.book_frames()[0])
+    msg["topic"], msg["data"]["s"] = topic, symbol
+    rows_before = out.n
+    feed.on_message(json.dumps(msg), 1, out)
+    assert out.n == rows_before
+    assert state[0, ST_VALID] == 0
+    assert feed.stats.by_reason.get(counted) == 1
+    feed.on_message(
+        by.book_frames()[0].replace(by.BOOK_TOPIC, f"orderbook.{depth}.XRPUSDT"), 2, out
+    )
+    assert state[0, ST_VALID] == 1  # the subscribed topic is taken

@@ -47,7 +47,7 @@ FRAMES = [*by.book_frames()[1:30], TICKER, TRADE]
 @given(st.lists(broken_frames(FRAMES), min_size=1, max_size=8))
 def test_broken_frames_never_raise(frames: list) -> None:
     qty, state = new_books(1, 1 << 13)
-    feed = BybitFeed(by.refs(), qty, state)
+    feed = BybitFeed(by.refs(), qty, state, depth=by.DEPTH)
     out = EventBuffer()
     feed.on_connect(1, out)
     good = by.book_frames()
