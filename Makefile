@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit typecheck bench lint docs clean fuzz soak
+.PHONY: demo test test-nojit typecheck bench lint docs docs-build clean fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,7 @@ demo: $(STAMP_RUN)
 # tests/e2e: those run keepalive and staleness rules over real sockets in scaled time (pings at
 # 0.3 s); a pure-Python kernel can take longer than that for one frame on a busy machine, so the
 # assertions would time the interpreter rather than the feed.
-test: lint typecheck
+test: lint typecheck docs-build
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/unit tests/integration
 
@@ -64,9 +64,14 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-# Regenerate the reference pages (CLI, configuration, metrics) from the code, then build the site.
+# Regenerate the reference pages (CLI, configuration, metrics, alerts) from the code, then build
+# the site. make test only builds (docs-build): a stale reference fails tests/unit/docs instead.
 docs: $(STAMP_DEV)
 	$(BIN)/python -m bot.reference docs/reference
+	$(MAKE) docs-build
+
+# --strict: a broken link or anchor, or a page missing from the nav, fails the build.
+docs-build: $(STAMP_DEV)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 clean:

@@ -42,9 +42,12 @@ def main(argv: list[str]) -> int:
     print(header)
     print("-" * len(header))
     for row in rows:
-        base = row.get("baseline") or {}
+        base = row.get("baseline") or row.get("floor") or {}
         ratio = ""
-        if base.get("median") and row["median"]:
+        if row.get("floor") and row["median"]:
+            # vs a physical floor: how many times the floor our path costs (lower is better)
+            ratio = f"{row['median'] / base['median']:.2f}x floor"
+        elif base.get("median") and row["median"]:
             ratio = f"{base['median'] / row['median']:.1f}x"
             if row["unit"].endswith("/s"):
                 ratio = f"{row['median'] / base['median']:.1f}x"

@@ -5,8 +5,8 @@ with a fixed seed (tick 0.1, lot 0.001, ~60,000, 20 levels a side, ~10 % trades,
 fixed-spread maker (every 100 ms: 1 lot at floor(mid) - 2 and ceil(mid) + 2 ticks, cancelling
 other prices); 5 ms order latency each way; probabilistic queue (power 2); maker -0.5 bp,
 taker 5 bp. hftbacktest runs the same strategy (``hft_fixed_spread.py``) on the same rows,
-converted to its format, in its own venv (``benchmarks/.venvs/hftbacktest``; created here with
-``pip install hftbacktest``; never a tickbot dependency).
+converted to its format, in its own venv (``benchmarks/.venvs/hftbacktest``; created here from
+``hftbacktest-requirements.txt``; never a tickbot dependency: its numba pin conflicts).
 
 Every figure comes from fresh processes: "first run" is process start to results (imports,
 JIT compile or cache load, data open, the run); cold = empty numba cache, warm = the cache the
@@ -149,12 +149,19 @@ def ensure_data() -> tuple[Path, Path]:
     return ours, theirs
 
 
+HFT_REQUIREMENTS = HERE / "hftbacktest-requirements.txt"
+"""The pinned peer version (its own venv: its numba/numpy pins conflict with tickbot's)."""
+
+
 def ensure_hftbacktest() -> Path:
-    """Create ``benchmarks/.venvs/hftbacktest`` with ``pip install hftbacktest`` if missing."""
+    """Create ``benchmarks/.venvs/hftbacktest`` from ``hftbacktest-requirements.txt`` if missing."""
     python = HFT_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(HFT_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "hftbacktest"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-r", str(HFT_REQUIREMENTS)],
+            check=True,
+        )
     return python
 
 

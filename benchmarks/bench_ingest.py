@@ -75,8 +75,8 @@ def _feed(ws_base: str = "ws://127.0.0.1:1", rest_base: str = "http://127.0.0.1:
     spec = InstrumentSpec(venue="binance-usdm", symbol="BTCUSDT", tick_size="0.1",
                           lot_size="0.001")  # fmt: skip
     qty, state = new_books(1)
-    feed = BinanceUsdmFeed([InstrumentRef.of(0, spec)], qty, state, ws_base_url=ws_base,
-                           rest_base_url=rest_base, trades=False, mark_price=False)  # fmt: skip
+    feed = BinanceUsdmFeed([InstrumentRef.of(0, spec)], qty, state, ws_url=ws_base,
+                           rest_url=rest_base, trades=False, mark_price=False)  # fmt: skip
     return feed, state, EventBuffer(1 << 16)
 
 

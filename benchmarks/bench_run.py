@@ -155,7 +155,7 @@ def tick_to_trade(decide: Any, frames: list[bytes]) -> dict[str, Any]:
     from bot.runtime.wire import WireWriter
 
     feed, state, out = _feed()
-    spec = feed._refs[0].spec  # the feed's one instrument
+    spec = feed.refs[0].spec  # the feed's one instrument
     limits, _, _ = new_risk(1)
     limits[0] = make_limits(
         max_position_lot=1 << 40,
@@ -176,7 +176,7 @@ def tick_to_trade(decide: Any, frames: list[bytes]) -> dict[str, Any]:
         options,
         apply_books=False,
         venue_local_clock=True,
-        qty=feed._qty,
+        qty=feed.qty,
         state=state,
     )
     core.warm_up()

@@ -7,9 +7,15 @@ uvloop loop: market data (the synthetic market in ``sim``, the ingest supervisor
 and ``live``) feeding the core synchronously frame by frame, the loop monitor, the metrics
 exporter, the config watcher, the lease and the terminal view.
 
+In ``live`` mode the order router (``bot.execution.Router``) replaces the simulated venue: one
+account (signed order entry and user stream) per venue, the journal in ``journal.path``. It is
+started (journal replayed, accounts reconciled) once the lease is held, before any order; the
+core quotes only after that, and the router owns the risk state from then on.
+
 Shutdown (SIGTERM, SIGINT, ``--duration``, a lost lease stops quoting only): stop quoting,
 cancel every order and wait for the venue to confirm (bounded by
-``runtime.shutdown_timeout_s``), export the last metrics, exit 0.
+``runtime.shutdown_timeout_s``; in live mode the router's shutdown, which also flushes the
+journal, bounded by ``execution.shutdown_deadline_s``), export the last metrics, exit 0.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from bot import __version__
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.ingest.supervisor import FeedSupervisor
-from bot.ingest.venues import build_feed, venue
+from bot.ingest.venues import build_feed
 from bot.metrics import registry as m
 from bot.metrics.server import LoopMonitor, MetricsServer
 from bot.runtime.clock import Clock, MarketClock, WallClock
@@ -98,6 +104,12 @@ class App:
         self.started = False
         self.watcher: ConfigWatcher | None = None
         self.exporter: Exporter | None = None
+        self.router: Any = None
+        """Live mode: the order router (``bot.execution.Router``)."""
+        self.router_started = False
+        self.fatal: str | None = None
+        """Why a live start failed inside the task group (raised as ``StartupError``)."""
+        self._lease_held = asyncio.Event()
 
     # -- readiness ---------------------------------------------------------------------------
     def not_ready(self) -> list[str]:
@@ -117,6 +129,8 @@ class App:
                 reasons.append(f"venue {label} disconnected")
         if self.lease is not None and not self.lease.held:
             reasons.append("lease not held")
+        if self.router is not None and not self.router.ready:
+            reasons.append("order router not ready")
         if core.halted:
             reasons.append("kill switch on")
         if not core.quoting:
@@ -136,13 +150,12 @@ class App:
 
     async def _build_core(self) -> TradingCore:
         cfg = self.cfg
+        credentials = {}
         if cfg.mode == "live":
+            traded_venues = {ref.venue for ref in cfg.instruments}
             for section in cfg.venues:
-                load_credentials(section)  # refuse to start without them (and scrub them)
-            raise StartupError(
-                "mode live: this build has no venue order entry wired in yet (the order router "
-                "is not part of it); run mode paper to trade the live market on simulated fills"
-            )
+                if section.name in traded_venues:  # refuse to start without them (scrubbed)
+                    credentials[section.name] = load_credentials(section)
         specs = sim_specs(cfg) if cfg.mode == "sim" else await venue_specs(cfg)
         traded = list(range(len(specs)))
         check = getattr(self.module, "check_instruments", None)
@@ -163,7 +176,54 @@ class App:
         core.warm_up()
         log.info("kernels ready in %.2f s (numba cache %s)", time.perf_counter() - t,
                  os.environ.get("NUMBA_CACHE_DIR", "default"))  # fmt: skip
+        if cfg.mode == "live":
+            self._build_router(core, credentials)
         return core
+
+    def _build_router(self, core: TradingCore, credentials: dict[str, Any]) -> None:
+        """Live mode: one account per traded venue, the journal, the router on the core."""
+        from bot.execution import Account, AccountSettings, Journal, Router
+        from bot.runtime.accounts import order_entry
+
+        cfg = self.cfg
+        ex = cfg.execution
+        settings = AccountSettings.from_section(ex)
+        accounts = []
+        for section in cfg.venues:
+            symbols = tuple(s.symbol for s in core.specs if s.venue == section.name)
+            if not symbols:
+                continue
+            entry, stream = order_entry(
+                section, credentials[section.name], symbols, ex.request_timeout_s
+            )
+            accounts.append(Account(entry, stream, settings))
+        assert cfg.journal.path is not None  # run_errors: required in live mode
+        journal = Journal(
+            cfg.journal.path,
+            rotate_bytes=ex.journal_rotate_bytes,
+            fsync_interval_s=ex.journal_fsync_interval_ms / 1000.0,
+            keep_files=ex.journal_keep_files,
+        )
+        self.router = Router(accounts, core.specs, journal, core.rstate)
+        core.attach_router(self.router)
+        core.quoting = False  # until the router has started (journal replayed, reconciled)
+
+    async def _start_router(self, core: TradingCore) -> None:
+        """Live mode: once the lease is held, start the router, then quote."""
+        if self.lease is not None:
+            await self._lease_held.wait()
+        t = time.perf_counter()
+        try:
+            await self.router.start()
+        except Exception as e:  # any failure to reconcile stops the start
+            self.fatal = f"order router did not start: {type(e).__name__}: {e}"
+            self.stop.set()
+            return
+        self.router_started = True
+        log.info("order router started in %.2f s: journal replayed, accounts reconciled",
+                 time.perf_counter() - t)  # fmt: skip
+        if self.lease is None or self.lease.held:
+            core.resume()
 
     def _market_data(self, core: TradingCore, clock: Clock) -> list[Any]:
         """Return the market-data coroutines of this mode."""
@@ -182,13 +242,11 @@ class App:
             ids = [i for i, s in enumerate(core.specs) if s.venue == section.name]
             if not ids:
                 continue
-            entry = venue(section.name)
-            ws_opt, rest_opt = entry.url_options
             overrides: dict[str, Any] = {}
             if section.ws_url:
-                overrides[ws_opt] = section.ws_url
+                overrides["ws_url"] = section.ws_url
             if section.rest_url:
-                overrides[rest_opt] = section.rest_url
+                overrides["rest_url"] = section.rest_url
             specs = [core.specs[i] for i in ids]
             feed = build_feed(section.name, specs, core.lqty, core.lstate,
                               first_instrument=ids[0], **overrides)  # fmt: skip
@@ -300,6 +358,8 @@ class App:
                     )
                     tasks.append(tg.create_task(self.watcher.run(), name="config-watcher"))
                 tasks.extend(self._extra_tasks(tg, core))
+                if self.router is not None:
+                    tasks.append(tg.create_task(self._start_router(core), name="router-start"))
                 core.start(clock)
                 self.started = True
                 if cfg.runtime.gc_freeze:
@@ -319,6 +379,8 @@ class App:
             core.stop()
             if self.server is not None:
                 await self.server.stop()
+        if self.fatal is not None:
+            raise StartupError(self.fatal)
         self._export_once()
         self.exporter.log_latency()
         return RunResult(self.exporter.totals, port, time.monotonic() - began,
@@ -355,11 +417,17 @@ class App:
 
         core.quoting = False
 
+        def acquired() -> None:
+            self._lease_held.set()
+            if self.router is None or self.router_started:
+                core.resume()
+
         def lost(reason: str) -> None:
+            self._lease_held.clear()
             sent = core.cancel_all()
             log.error("lease lost (%s): quoting stopped, %d cancel(s) sent", reason, sent)
 
-        self.lease = LeaseKeeper(self.cfg.lease, on_acquired=core.resume, on_lost=lost)
+        self.lease = LeaseKeeper(self.cfg.lease, on_acquired=acquired, on_lost=lost)
 
     def _signal(self, sig: signal.Signals) -> None:
         log.info("%s received: stopping", sig.name)
@@ -367,6 +435,9 @@ class App:
 
     async def _shutdown(self, core: TradingCore) -> None:
         """Stop quoting, cancel every order, wait (bounded) until the venue confirmed."""
+        if self.router is not None:
+            await self._shutdown_router(core)
+            return
         settled = asyncio.Event()
         core.on_settled = settled.set
         sent = core.cancel_all()
@@ -380,3 +451,20 @@ class App:
                       self.cfg.runtime.shutdown_timeout_s)  # fmt: skip
         else:
             log.info("cancel-all: done, no order left")
+
+    async def _shutdown_router(self, core: TradingCore) -> None:
+        """Live mode: the router cancels all, confirms with the venue, flushes the journal."""
+        core.quoting = False
+        if not self.router_started:
+            for acct in self.router.accounts.values():
+                with contextlib.suppress(Exception):
+                    await acct.entry.close()
+            return
+        deadline_s = self.cfg.execution.shutdown_deadline_s
+        report = await self.router.shutdown(deadline_s=deadline_s)
+        if report.ok:
+            log.info("cancel-all: done, no order left (%.2f s, journal flushed)",
+                     report.elapsed_s)  # fmt: skip
+        else:
+            log.error("cancel-all: %d order(s) still open on the venue after %.1f s",
+                      report.open_left, report.elapsed_s)  # fmt: skip

@@ -25,6 +25,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sweep",
     "config",
     "sign",
+    "orders",
+    "cancel_all",
+    "strategies",
+    "venues",
+    "new_strategy",
 )
 """Modules under ``bot.commands`` that register a subcommand, in help order."""
 

@@ -1,7 +1,8 @@
-"""Reference pages generated from the code itself: CLI, configuration and metrics.
+"""Reference pages generated from the code itself: CLI, configuration, metrics and alerts.
 
 Hand-written references drift from the code; these are rendered from the objects that define
-the behaviour (the argparse parser, the config JSON schema, the Prometheus registry), written to
+the behaviour (the argparse parser, the config JSON schema, the Prometheus registry, the Helm
+chart's PrometheusRule rendered with its default values by Helm's own engine), written to
 ``docs/reference/`` by ``make docs`` and compared with the committed files by the test suite, so a
 new option, field or metric without its regenerated page fails CI.
 
@@ -226,10 +227,77 @@ def metrics_markdown(registry: Any = None) -> str:
     return "\n".join(out)
 
 
+CHART_DIR = Path(__file__).resolve().parents[1] / "helm" / "tickbot"
+RUNBOOK_PAGE = "operations.md"
+"""The page (under ``docs/``) with one runbook section per alert, headed by the alert's name."""
+
+
+def chart_alerts(chart_dir: Path = CHART_DIR) -> list[dict[str, Any]]:
+    """Return the rules of the chart's PrometheusRule rendered with the chart's defaults.
+
+    Rendered by Helm's engine (``helm_python``, a dev dependency), so thresholds are the values
+    a default install alerts at and the page can never disagree with the template.
+    """
+    import helm_python
+    import yaml
+
+    chart = helm_python.Chart.load(chart_dir)
+    rendered = dict(chart.render({}, name="tickbot", namespace="trading", is_install=True))
+    rules: list[dict[str, Any]] = []
+    for template, text in sorted(rendered.items()):
+        if not template.endswith(".yaml"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc and doc.get("kind") == "PrometheusRule":
+                for group in doc["spec"]["groups"]:
+                    rules.extend(r for r in group["rules"] if "alert" in r)
+    return rules
+
+
+def runbook_anchor(alert: str) -> str:
+    """Return the anchor of an alert's runbook section (MkDocs' slug of the heading)."""
+    return alert.lower()
+
+
+def alerts_markdown(rules: list[dict[str, Any]] | None = None) -> str:
+    """Return the alerts reference: every alert of the chart, its rule and its runbook link."""
+    if rules is None:
+        rules = chart_alerts()
+    out = [_GENERATED, "# Alerts reference\n"]
+    out.append(
+        "The alerts of the Helm chart's PrometheusRule (`helm/tickbot/templates/"
+        "prometheusrule.yaml`, on by default: `alerts.enabled`), shown with the chart's default "
+        "thresholds (`alerts.*` in `values.yaml`) for a release `tickbot` in namespace "
+        "`trading`. Each links to its runbook: what to check and what to do when it fires.\n"
+    )
+    out.append("| alert | severity | for | runbook |\n| --- | --- | --- | --- |")
+    for r in rules:
+        name = r["alert"]
+        link = f"[what to do](../{RUNBOOK_PAGE}#{runbook_anchor(name)})"
+        severity = r.get("labels", {}).get("severity", "")
+        held = r.get("for", "at once")
+        out.append(f"| [`{name}`](#{runbook_anchor(name)}) | {severity} | {held} | {link} |")
+    out.append("")
+    for r in rules:
+        name = r["alert"]
+        notes = r.get("annotations", {})
+        out.append(f"## {name}\n")
+        out.append(f"{_cell(notes.get('description', ''))}\n")
+        out.append(f"- summary: `{' '.join(str(notes.get('summary', '')).split())}`")
+        out.append(f"- severity: {r.get('labels', {}).get('severity', '')}")
+        if "for" in r:
+            out.append(f"- fires after the condition held for {r['for']}")
+        link = f"../{RUNBOOK_PAGE}#{runbook_anchor(name)}"
+        out.append(f"- runbook: [{RUNBOOK_PAGE.removesuffix('.md')}: {name}]({link})\n")
+        out.append(f"```promql\n{r['expr'].strip()}\n```\n")
+    return "\n".join(out)
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli_markdown,
     "configuration.md": config_markdown,
     "metrics.md": metrics_markdown,
+    "alerts.md": alerts_markdown,
 }
 """Generated pages by file name (under ``docs/reference/``)."""
 

@@ -31,8 +31,9 @@ approximation), with no horizon::
 The spread is clamped to [``min_spread_ticks``, ``max_spread_ticks``]; the bid is rounded down
 and the ask up to whole ticks and never placed through the opposite touch. A resting quote within
 ``requote_ticks`` of its new target is kept (no cancel/replace churn on sub-tick moves, and the
-queue position survives). At ``max_inventory_lot`` long it stops bidding (short: stops offering),
-and it quotes nothing, pulling what rests, while the book is invalid or trading is halted.
+queue position survives). Once a bid fill would take it beyond ``max_inventory_lot`` long it
+stops bidding (short: stops offering), and it quotes nothing, pulling what rests, while the book
+is invalid or trading is halted.
 
 **kappa from fills** (``estimate_kappa: true``): the quoted distance of each side, rounded to a
 whole tick, falls in a bin; every timer call adds the elapsed time to the exposure of the two
@@ -285,9 +286,9 @@ def _requote(now_ns, inst, book_state, sig, orders, position_lot, params, istate
         else:
             bid = ask - int(params[P_MAX_SPREAD])
     max_inv = params[P_MAX_INV_LOT]
-    if position_lot[inst] >= max_inv:
-        bid = 0  # one-sided: only the ask, which reduces the long
-    if position_lot[inst] <= -max_inv:
+    if position_lot[inst] + qty > max_inv:
+        bid = 0  # a bid fill would breach the bound: only the ask, which reduces the long
+    if position_lot[inst] - qty < -max_inv:
         ask = 0
     istate[I_BID_BIN] = min(max(round(mid - bid), 0), N_BINS - 1) if bid > 0 else -1
     istate[I_ASK_BIN] = min(max(round(ask - mid), 0), N_BINS - 1) if ask > 0 else -1

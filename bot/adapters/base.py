@@ -132,6 +132,43 @@ class FeedStats:
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
+class Reason:
+    """The one vocabulary of ``FeedStats.by_reason`` labels shared by every venue.
+
+    ``RESYNC_REASONS`` are the causes of a book invalidation, exported as the bounded ``reason``
+    label of ``tickbot_book_resyncs_total``; the others count frames a feed took no action on.
+    """
+
+    CONNECT = "connect"
+    GAP = "gap"
+    CROSSED = "crossed"
+    MALFORMED = "malformed"
+    STALE = "stale"
+    BBO_MISMATCH = "bbo_mismatch"
+    CHECKSUM = "checksum"
+    CHECKSUM_FORMAT = "checksum_format"
+    UNKNOWN_ID = "unknown_id"
+    QUEUE_OVERFLOW = "queue_overflow"
+    UNEXPECTED_SNAPSHOT = "unexpected_snapshot"
+    """A REST snapshot the feed did not ask for (or no longer waits for): ignored."""
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    UNKNOWN_EVENT = "unknown_event"
+    VENUE_ERROR = "venue_error"
+    LEVEL_REFUSED = "level_refused"
+    """A book row the book kernels could not apply (outside the price window and overflow)."""
+    BUFFER_OVERFLOW = "buffer_overflow"
+    RESYNC_UNKNOWN_INSTRUMENT = "resync_unknown_instrument"
+
+
+RESYNC_REASONS = (
+    Reason.CONNECT, Reason.GAP, Reason.CROSSED, Reason.MALFORMED, Reason.STALE,
+    Reason.BBO_MISMATCH, Reason.CHECKSUM, Reason.CHECKSUM_FORMAT, Reason.UNKNOWN_ID,
+    Reason.QUEUE_OVERFLOW,
+)  # fmt: skip
+"""The bounded ``reason`` labels of ``tickbot_book_resyncs_total`` (every venue's resync causes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SnapshotRequest:
     """A REST snapshot the feed needs before an instrument's book is valid again."""

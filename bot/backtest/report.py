@@ -1,20 +1,35 @@
-"""The backtest report folder: stats, fills, series, four PNG plots and an HTML page.
+"""The backtest report folder: one self-contained HTML page, stats, fills and series; PNGs on ask.
 
-Plots use matplotlib's Agg backend (files only, no display, no GUI toolkit). Prices in the plots
-and CSV files are converted from ticks with the instrument's grid (exact decimals in the CSV).
+``index.html`` works offline: plotly.js is embedded in the page (no CDN, no other file), and its
+charts zoom and pan: mid price with the best bid/ask and our fills, inventory, equity with the
+cumulative fees/rebates and the PnL split, and the spread. Below them the summary table (the same
+rows as the console), every stat, and what the run used: the config (as given), each data file
+with the SHA-256 of its header (the header carries the rows' CRC-32, so it names the data) and
+the tickbot version. Long runs are thinned to at most ``MAX_POINTS`` samples per chart (every
+k-th sample; the caption says so); fills are never thinned.
+
+``--png`` also writes the four PNG plots (matplotlib's Agg backend: files only, no display) for
+pasting into notes. Prices are converted from ticks with the instrument's grid (exact decimals
+in the CSV files).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot import __version__
 from bot.backtest.stats import series_of
+from bot.backtest.summary import flat_rows, summary_rows
 
 PLOTS = (
     ("equity.png", "Equity (quote)"),
@@ -22,6 +37,118 @@ PLOTS = (
     ("price_fills.png", "Mid price and our fills"),
     ("spread.png", "Spread (ticks)"),
 )
+MAX_POINTS = 20_000
+"""Samples per chart at most (a browser draws more, but slowly; the CSV has every sample)."""
+NS_PER_MIN = 60e9
+_PREAMBLE = struct.Struct("<8sII")
+
+
+def header_sha256(path: Path) -> str:
+    """Return the SHA-256 of an event file's JSON header (padding excluded)."""
+    with path.open("rb") as f:
+        _, length, _ = _PREAMBLE.unpack(f.read(_PREAMBLE.size))
+        return hashlib.sha256(f.read(length).rstrip(b" ")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One interactive chart: its element id, caption and the points of each trace."""
+
+    div_id: str
+    caption: str
+    figure: Any
+    """A ``plotly.graph_objects.Figure``."""
+
+    def points(self) -> dict[str, int]:
+        """Return the number of points per trace name (what the page must show)."""
+        out = {}
+        for trace in self.figure.data:
+            values = trace.y if trace.y is not None else []
+            out[str(trace.name)] = len(values)
+        return out
+
+
+def _stride(n: int) -> int:
+    return max(1, -(-n // MAX_POINTS))
+
+
+def charts(bt: Any, stats: dict[str, Any]) -> list[Chart]:
+    """Return the report's charts for the first traded instrument."""
+    import plotly.graph_objects as go
+
+    inst = bt.traded[0] if bt.traded else 0
+    series = series_of(bt)
+    n = int(series.ts_ns.shape[0])
+    k = _stride(n)
+    thin = f" (every {k}th of {n:,} samples)" if k > 1 else ""
+    t0 = int(series.ts_ns[0]) if n else 0
+    minutes = ((series.ts_ns[::k] - t0) / NS_PER_MIN).tolist()
+    tick = float(bt.specs[inst].tick_size)
+    mid = series.mid_tick[::k, inst] * tick
+    half = series.spread_tick[::k, inst] * tick / 2
+    fills = bt.venue.fill_rows()
+    fills = fills[fills["instrument"] == inst]
+    symbol = bt.specs[inst].symbol
+
+    def layout(title: str, y: str) -> dict[str, Any]:
+        return {
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "minutes"}},
+            "yaxis": {"title": {"text": y}},
+            "height": 360,
+            "margin": {"l": 70, "r": 20, "t": 40, "b": 45},
+            "legend": {"orientation": "h"},
+            "hovermode": "x",
+        }
+
+    price = go.Figure(layout=layout(f"{symbol}: mid, best bid/ask and our fills", "price"))
+    price.add_scatter(x=minutes, y=(mid - half).tolist(), name="best bid", line={"width": 0.6})
+    price.add_scatter(x=minutes, y=(mid + half).tolist(), name="best ask", line={"width": 0.6})
+    price.add_scatter(x=minutes, y=mid.tolist(), name="mid", line={"width": 1, "color": "#555"})
+    for side, colour, name in ((1, "#2ca02c", "our buys"), (-1, "#d62728", "our sells")):
+        f = fills[fills["side"] == side]
+        price.add_scatter(
+            x=((f["ts_exch_ns"] - t0) / NS_PER_MIN).tolist(),
+            y=(f["price_tick"] * tick).tolist(),
+            name=name,
+            mode="markers",
+            marker={"size": 5, "color": colour},
+        )
+    inventory = go.Figure(layout=layout(f"{symbol}: inventory", "lots"))
+    inventory.add_scatter(
+        x=minutes, y=series.position_lot[::k, inst].tolist(), name="position", line_shape="hv"
+    )
+    initial = float(stats["initial_capital_quote"])
+    equity = go.Figure(
+        layout=layout("Equity: PnL and cumulative fees (negative = rebates)", "quote")
+    )
+    equity.add_scatter(x=minutes, y=(series.equity_quote[::k] - initial).tolist(), name="PnL")
+    all_fills = bt.venue.fill_rows()
+    equity.add_scatter(
+        x=((all_fills["ts_exch_ns"] - t0) / NS_PER_MIN).tolist(),
+        y=np.cumsum(all_fills["fee_quote"]).tolist(),
+        name="fees paid",
+        line_shape="hv",
+    )
+    split = go.Figure(layout={**layout("Where the PnL came from", "quote"), "hovermode": "closest"})
+    parts = {
+        "spread capture": stats["spread_capture_quote"],
+        "inventory (mark-to-market)": stats["inventory_pnl_quote"],
+        "fees/rebates": -stats["fees_quote"],
+        "funding": -stats["funding_quote"],
+        "total": stats["pnl_quote"],
+    }
+    split.add_bar(x=list(parts), y=list(parts.values()), name="PnL split")
+    split.update_xaxes(title={"text": ""})
+    spread = go.Figure(layout=layout(f"{symbol}: spread", "ticks"))
+    spread.add_scatter(x=minutes, y=series.spread_tick[::k, inst].tolist(), name="spread")
+    return [
+        Chart("chart-price", "Mid price, best bid/ask and our fills" + thin, price),
+        Chart("chart-inventory", "Inventory" + thin, inventory),
+        Chart("chart-equity", "Equity and fees" + thin, equity),
+        Chart("chart-pnl-split", "PnL split (quote)", split),
+        Chart("chart-spread", "Spread (ticks)" + thin, spread),
+    ]
 
 
 def _plots(bt: Any, out: Path, inst: int) -> None:
@@ -32,7 +159,7 @@ def _plots(bt: Any, out: Path, inst: int) -> None:
 
     series = series_of(bt)
     t0 = int(series.ts_ns[0]) if series.ts_ns.size else 0
-    minutes = (series.ts_ns - t0) / 60e9
+    minutes = (series.ts_ns - t0) / NS_PER_MIN
     tick = float(bt.specs[inst].tick_size)
     fills = bt.venue.fill_rows()
     fills = fills[fills["instrument"] == inst]
@@ -59,8 +186,9 @@ def _plots(bt: Any, out: Path, inst: int) -> None:
         for side, colour, label in ((1, "tab:green", "buy"), (-1, "tab:red", "sell")):
             f = fills[fills["side"] == side]
             ax.scatter(
-                (f["ts_exch_ns"] - t0) / 60e9, f["price_tick"] * tick, s=6, c=colour, label=label
-            )
+                (f["ts_exch_ns"] - t0) / NS_PER_MIN, f["price_tick"] * tick, s=6, c=colour,
+                label=label,
+            )  # fmt: skip
         ax.legend(loc="upper left", fontsize=8)
 
     save("price_fills.png", PLOTS[2][1], price)
@@ -95,36 +223,133 @@ def _write_fills(bt: Any, path: Path) -> None:
             )
 
 
-def _html(stats: dict[str, Any], title: str) -> str:
-    rows = "\n".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
-        for k, v in stats.items()
+def _table(rows: Sequence[tuple[str, str]], css: str = "") -> str:
+    body = "\n".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
     )
-    imgs = "\n".join(
-        f'<figure><img src="{name}" alt="{html.escape(caption)}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        for name, caption in PLOTS
-    )
+    return f'<table class="{css}">\n{body}\n</table>'
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run used, for the report's provenance section."""
+
+    config_path: Path | None = None
+    data_paths: Sequence[Path] = ()
+
+
+def _provenance(info: RunInfo) -> str:
+    parts = [f"<p>tickbot {html.escape(__version__)}</p>"]
+    if info.data_paths:
+        rows = []
+        for p in info.data_paths:
+            try:
+                digest = header_sha256(Path(p))
+            except (OSError, struct.error):
+                digest = "unreadable"
+            rows.append((str(p), f"header sha256 {digest}"))
+        parts.append("<h3>Data files</h3>" + _table(rows, "files"))
+    if info.config_path is not None:
+        try:
+            text = Path(info.config_path).read_text(encoding="utf-8")
+        except OSError as e:
+            text = f"(cannot read: {e.strerror})"
+        parts.append(
+            f"<h3>Config {html.escape(str(info.config_path))}</h3>"
+            f'<pre id="config">{html.escape(text)}</pre>'
+        )
+    return "\n".join(parts)
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em}
+table{border-collapse:collapse;margin-bottom:1em}
+th,td{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+td{font-variant-numeric:tabular-nums}
+pre{background:#f6f6f6;padding:.8em;overflow:auto}
+figure{margin:0 0 1em 0}figcaption{color:#555;font-size:.9em}
+details summary{cursor:pointer;margin:.5em 0}"""
+
+
+def page(
+    title: str,
+    chart_list: Sequence[Chart],
+    sections: Sequence[tuple[str, str]],
+    extra_head: str = "",
+) -> str:
+    """Return a self-contained HTML page: plotly.js inline, then each chart, then ``sections``.
+
+    ``sections`` are ``(heading, html)`` pairs. The page lists each chart's expected points per
+    trace in ``data-points`` (JSON) so a browser test can compare them with what plotly drew.
+    """
+    from plotly.offline import get_plotlyjs
+
+    figures = []
+    for c in chart_list:
+        spec = c.figure.to_json()
+        figures.append(
+            f'<figure><div id="{c.div_id}" class="chart" '
+            f"data-points='{html.escape(json.dumps(c.points()))}'></div>"
+            f"<figcaption>{html.escape(c.caption)}</figcaption></figure>\n"
+            f'<script type="application/json" id="{c.div_id}-spec">{_script_safe(spec)}</script>'
+        )
+    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{content}" for h, content in sections)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
-table{{border-collapse:collapse}}
-th,td{{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left}}
-img{{max-width:100%}}</style></head>
+<style>{_STYLE}</style>
+<script>{get_plotlyjs()}</script>{extra_head}</head>
 <body><h1>{html.escape(title)}</h1>
-{imgs}
-<h2>Statistics</h2><table>
-{rows}
-</table>
-<p>Files: <a href="stats.json">stats.json</a>, <a href="fills.csv">fills.csv</a>,
-<a href="series.csv">series.csv</a></p></body></html>
+{"".join(figures)}
+{body}
+<script>
+for (const el of document.querySelectorAll("div.chart")) {{
+  const spec = JSON.parse(document.getElementById(el.id + "-spec").textContent);
+  Plotly.newPlot(el, spec.data, spec.layout, {{responsive: true, displaylogo: false}});
+}}
+document.body.dataset.rendered = "yes";
+</script></body></html>
 """
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def _script_safe(text: str) -> str:
+    """Return JSON that cannot close its ``<script>`` element early."""
+    return text.replace("</", "<\\/")
+
+
+def write_report(
+    bt: Any,
+    stats: dict[str, Any],
+    out: Path,
+    title: str,
+    info: RunInfo | None = None,
+    png: bool = False,
+) -> Path:
+    """Write the report folder ``out``; return the HTML page's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    _write_fills(bt, out / "fills.csv")
+    _write_series(bt, out / "series.csv")
+    inst = bt.traded[0] if bt.traded else 0
+    if png:
+        _plots(bt, out, inst)
+    files = (
+        '<p>Full precision: <a href="stats.json">stats.json</a>, '
+        '<a href="fills.csv">fills.csv</a>, <a href="series.csv">series.csv</a>'
+        + (
+            "; PNG: " + ", ".join(f'<a href="{n}">{html.escape(n)}</a>' for n, _ in PLOTS)
+            if png
+            else ""
+        )
+        + "</p>"
+    )
+    sections = [
+        ("Summary", _table(summary_rows(stats), "summary")),
+        ("Every statistic", f"<details><summary>show</summary>{_table(flat_rows(stats))}"
+         "</details>" + files),
+        ("Run", _provenance(info if info is not None else RunInfo())),
+    ]  # fmt: skip
+    path = out / "index.html"
+    path.write_text(page(title, charts(bt, stats), sections), encoding="utf-8")
+    return path
 
 
 def _write_series(bt: Any, path: Path) -> None:
@@ -139,16 +364,3 @@ def _write_series(bt: Any, path: Path) -> None:
         w.writerow(header)
         for k in range(s.ts_ns.shape[0]):
             w.writerow([c[k].item() for c in cols])
-
-
-def write_report(bt: Any, stats: dict[str, Any], out: Path, title: str) -> Path:
-    """Write the report folder ``out``; return the HTML page's path."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    _write_fills(bt, out / "fills.csv")
-    _write_series(bt, out / "series.csv")
-    inst = bt.traded[0] if bt.traded else 0
-    _plots(bt, out, inst)
-    page = out / "index.html"
-    page.write_text(_html(stats, title), encoding="utf-8")
-    return page

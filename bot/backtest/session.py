@@ -88,6 +88,46 @@ def load_latency_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return entry, response
 
 
+LATENCY_SAMPLES = 1 << 16
+"""Values drawn per direction for a latency distribution (used in turn, like a measured file)."""
+
+_Z99 = 2.3263478740408408
+"""The standard normal's 99th percentile: p99 = median * exp(sigma * _Z99) for a lognormal."""
+
+_DISTRIBUTION = re.compile(r"\s*([a-z]+)\s*:(.*)")
+
+
+def latency_distribution(spec: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw entry and response latencies (ns) from ``lognormal:median=2ms,p99=8ms``.
+
+    Users rarely have measured latencies before they trade; a lognormal is the usual shape of
+    network latency (a floor-like median and a long right tail). Its median and 99th percentile
+    fix it: ``mu = ln(median)``, ``sigma = ln(p99 / median) / z99``. Each direction gets its own
+    independent draw of ``LATENCY_SAMPLES`` values from a generator seeded by ``seed`` (so a run
+    is reproducible and another seed gives other latencies).
+    """
+    m = _DISTRIBUTION.fullmatch(spec)
+    if m is None or m.group(1) != "lognormal":
+        raise SetupError(f"bad --latency {spec!r}: lognormal:median=2ms,p99=8ms is the form")
+    fields: dict[str, int] = {}
+    for part in m.group(2).split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in ("median", "p99") or key in fields:
+            raise SetupError(f"bad --latency {spec!r}: give median= and p99= once each")
+        fields[key] = parse_duration_ns(value)
+    if set(fields) != {"median", "p99"}:
+        raise SetupError(f"bad --latency {spec!r}: give median= and p99= once each")
+    median, p99 = fields["median"], fields["p99"]
+    if median <= 0 or p99 < median:
+        raise SetupError(f"bad --latency {spec!r}: need 0 < median <= p99")
+    sigma = np.log(p99 / median) / _Z99
+    rng = np.random.default_rng(seed)
+    draws = rng.lognormal(np.log(median), sigma, size=(2, LATENCY_SAMPLES))
+    entry, response = np.rint(draws).astype(np.int64)
+    return entry, response
+
+
 def queue_of(spec: str) -> tuple[QueueModel, float]:
     """Parse ``risk_averse``, ``proportional``, ``power`` or ``power:N`` (dashes allowed)."""
     name, _, arg = spec.replace("-", "_").partition(":")
@@ -116,6 +156,8 @@ class Overrides:
 
 def _latencies(cfg: StrategyConfig, override: str | None) -> tuple[np.ndarray, np.ndarray]:
     lat = cfg.backtest.latency
+    if override is not None and ":" in override and not Path(override).exists():
+        return latency_distribution(override, cfg.backtest.seed)
     if override is not None:
         if Path(override).suffix in (".npy", ".csv", ".txt") or Path(override).exists():
             return load_latency_file(override)

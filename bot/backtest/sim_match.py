@@ -12,6 +12,7 @@ from bot.backtest.sim_types import (
     _TAKER,
     A_CASH,
     A_COST_TL,
+    A_EDGE_TL,
     A_FEES,
     A_FUNDING,
     A_MARK_TICK,
@@ -23,7 +24,9 @@ from bot.backtest.sim_types import (
     I_POSITION,
     I_QWAIT_N,
     I_TAKER_LOT,
+    N_VENUE_REJECT_REASONS,
     NO_TIME,
+    VENUE_REJECT_BASE,
     VI_MAKER_FEE,
     VI_QUOTE_PER_TICK_LOT,
     VI_TAKER_FEE,
@@ -40,6 +43,7 @@ from bot.backtest.sim_types import (
     VS_N_ACTIVE,
     VS_N_FILLS,
     VS_NOW_NS,
+    VS_REJECT_REASON0,
     VS_RESP_HEAD,
     VS_RESP_TAIL,
     fast,
@@ -104,6 +108,8 @@ def respond(
     r["kind"] = kind
     r["status"] = status
     r["reason"] = reason
+    if VENUE_REJECT_BASE <= reason < VENUE_REJECT_BASE + N_VENUE_REJECT_REASONS:
+        vs[VS_REJECT_REASON0 + reason - VENUE_REJECT_BASE] += 1
     r["liquidity"] = 0
     r["instrument"] = o["instrument"]
     r["side"] = o["side"]
@@ -136,6 +142,13 @@ def _book_money(acct: np.ndarray, iacct: np.ndarray, inst: int, side: int, px: i
         acct[inst, A_COST_TL] += float(side) * px * remaining
         pos += side * remaining
     iacct[inst, I_POSITION] = pos
+
+
+@inline_kernel
+def _edge(acct: np.ndarray, mid: float, inst: int, side: int, px: int, q: int) -> None:
+    """Add a fill's spread capture against the venue mid ``mid`` (no mid: nothing)."""
+    if mid == mid:
+        acct[inst, A_EDGE_TL] += side * (mid - px) * q
 
 
 @kernel
@@ -254,12 +267,14 @@ def take(
         px = xstate[inst, ST_BEST_BID]
         end = NO_BID
     steps = 0
+    mid = mid_tick(xstate, inst)  # the arrival mid: every level we walk is measured from it
     while px != end and o["leaves_lot"] > 0 and steps < 256:
         if not market and (px > o["price_tick"] if side == 1 else px < o["price_tick"]):
             break
         avail = book.level_qty(xqty, xstate, inst, opp, px)
         nxt = book.next_level(xqty, xstate, inst, opp, px)
         q = min(avail, o["leaves_lot"])
+        _edge(acct, mid, inst, side, px, q)
         fill(vs, o, px, q, _TAKER, resp, lat_out, vinst, acct, iacct, fills)
         apply_level(xqty, xstate, inst, opp, px, avail - q)
         steps += 1
@@ -316,7 +331,9 @@ def on_event(
             _fill_crossed(
                 vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills
             )
-    elif kind == 4 or kind == 5:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
+    elif kind >= 4 and kind <= 6:  # TRADE_BUY hits our asks, TRADE_SELL hits our bids
+        if kind == 6:  # TRADE_UNKNOWN: the side is inferred from the price (see the rule)
+            kind = trade_side_kind(xstate, inst, price_tick)
         if (kind == 4 and price_tick >= vs[VS_MIN_SELL]) or (
             kind == 5 and price_tick <= vs[VS_MAX_BUY]
         ):
@@ -338,6 +355,7 @@ def on_event(
                             ahead = 0.0
                         o["queue_ahead"] = ahead
                     if q > 0:
+                        _edge(acct, mid_tick(xstate, inst), inst, o["side"], px, q)
                         fill(vs, o, px, q, _MAKER, resp, lat_out, vinst, acct, iacct, fills)
                         if o["leaves_lot"] == 0:
                             o["status"] = 0
@@ -358,6 +376,31 @@ def on_event(
 
 
 @inline_kernel
+def trade_side_kind(xstate: np.ndarray, inst: int, price_tick: int) -> int:
+    """Return the trade kind (4 buy, 5 sell, 0 none) of a trade whose aggressor is unknown.
+
+    The rule, against the venue's book before the trade: at or above the best ask a buyer took
+    (TRADE_BUY); at or below the best bid a seller did (TRADE_SELL); strictly inside the spread,
+    above the mid is a buy and below it a sell. At the mid exactly, or with a side of the book
+    empty, nothing is inferred and the trade moves no queue (0).
+    """
+    bid = xstate[inst, ST_BEST_BID]
+    ask = xstate[inst, ST_BEST_ASK]
+    if bid == NO_BID or ask == NO_ASK:
+        return 0
+    if price_tick >= ask:
+        return 4
+    if price_tick <= bid:
+        return 5
+    twice = 2 * price_tick
+    if twice > bid + ask:
+        return 4
+    if twice < bid + ask:
+        return 5
+    return 0
+
+
+@inline_kernel
 def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, iacct, fills):
     """Fill (at their price) our resting orders that the opposite best has moved onto."""
     bid = xstate[inst, ST_BEST_BID]
@@ -370,6 +413,7 @@ def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, 
             if (o["side"] == 1 and ask != NO_ASK and ask <= px) or (
                 o["side"] == -1 and bid != NO_BID and bid >= px
             ):
+                _edge(acct, mid_tick(xstate, inst), inst, o["side"], px, o["leaves_lot"])
                 fill(vs, o, px, o["leaves_lot"], _MAKER, resp, lat_out, vinst, acct, iacct, fills)
                 o["status"] = 0
                 remove_active(vs, active, orders, k)

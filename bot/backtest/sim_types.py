@@ -130,7 +130,11 @@ VS_MIN_BUY = 14
 VS_MAX_BUY = 15
 VS_MIN_SELL = 16
 VS_MAX_SELL = 17
-N_VS = 18
+# venue rejects by reason: vs[VS_REJECT_REASON0 + reason - VENUE_REJECT_BASE] (see VenueReject)
+VS_REJECT_REASON0 = 18
+VENUE_REJECT_BASE = 64
+N_VENUE_REJECT_REASONS = 4
+N_VS = VS_REJECT_REASON0 + N_VENUE_REJECT_REASONS
 
 # venue parameters vp[VP_*]
 VP_QUEUE_MODEL = 0
@@ -153,7 +157,8 @@ A_FUNDING = 4
 A_VOLUME_QUOTE = 5
 A_MARK_TICK = 6
 A_QWAIT_NS = 7
-N_ACCT = 8
+A_EDGE_TL = 8  # spread capture: sum of side * (venue mid - fill price) * qty over our fills
+N_ACCT = 9
 
 # per-instrument integer accounts iacct[inst, I_*]
 I_POSITION = 0

@@ -21,14 +21,20 @@ Model
   (the venue's book update after a trade reports the same size once more). Queue ahead is a
   float estimate (a model expectation, not a size we hold); fills are whole lots, rounded down.
   A cancel alone never fills us (hftbacktest lets the estimate go negative; we clamp at 0).
+* **Trades of unknown side** (``TRADE_UNKNOWN``, e.g. a source without an aggressor flag)
+  advance queues and fill like the others, with the side inferred from the price against the
+  venue's book before the trade: at or above the best ask a buy, at or below the best bid a
+  sell, inside the spread by the side of the mid; at the mid exactly (or with a side of the book
+  empty) no side is inferred and the trade moves no queue (``sim_match.trade_side_kind``).
 * **Fills.** A resting order fills when its queue ahead is exhausted by trades at its price, or
   completely when the price trades through it (a trade beyond its price, or the opposite best
   moving onto it). Maker fills are at the order's price.
 * **Taking.** A marketable order walks the opposite side level by level up to its limit (MARKET:
   no limit) and fills at each level's price (slippage). The sizes taken are removed from the
-  venue's book until the feed next sets that level (temporary impact). The rest of an IOC or
-  MARKET order expires; the rest of a limit order rests. A post-only order that would cross is
-  rejected (GTX).
+  venue's book until the feed next sets that level (temporary impact): a second order cannot
+  take the same size twice, and the feed's next update of the level restores what it reports.
+  The rest of an IOC or MARKET order expires; the rest of a limit order rests. A post-only order
+  that would cross is rejected (GTX).
 * **Accounting** per instrument: position (lots), cash, fees, realised PnL by average cost, cost
   basis for unrealised PnL; optional funding on ``FUNDING_RATE`` events. Money is float64 in
   quote currency; prices and sizes stay int64.

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, nargs="+", required=True, help="event file(s)")
     p.add_argument(
         "--latency",
-        help="order latency: ENTRY[,RESPONSE] (5ms, 250us, 0.005s) or a file of measured ns",
+        help="order latency: ENTRY[,RESPONSE] (5ms, 250us, 0.005s), a file of measured ns, or "
+        "a seeded distribution: lognormal:median=2ms,p99=8ms",
     )
     p.add_argument(
         "--queue-model", help="risk-averse, proportional, power or power:N (default: config)"
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="report folder (default: reports/backtest-<config name>)"
     )
     p.add_argument("--no-report", action="store_true", help="write no report folder")
+    p.add_argument("--png", action="store_true", help="also write PNG plots into the report folder")
     p.add_argument("--json", action="store_true", help="print every stat as one JSON object")
     p.set_defaults(handler=run)
 
@@ -64,28 +66,10 @@ def _summary(stats: dict[str, Any], report: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from bot.backtest.summary import summary_rows
+
     table = Table(title="backtest", show_header=False)
-    rows = [
-        ("events", f"{stats['events']:,}"),
-        ("events/s (warm)", f"{stats['events_per_s']:,.0f}"),
-        ("compile / cache load", f"{stats['compile_s']:.2f} s"),
-        ("PnL", f"{stats['pnl_quote']:,.4f} ({stats['return'] * 100:.4f} %)"),
-        ("realised / unrealised", f"{stats['realised_pnl_quote']:,.4f} / "
-         f"{stats['unrealised_pnl_quote']:,.4f}"),
-        ("fees (neg = rebate)", f"{stats['fees_quote']:,.4f}"),
-        ("Sharpe / Sortino", f"{stats['sharpe']:.2f} / {stats['sortino']:.2f}"),
-        ("max drawdown", f"{stats['max_drawdown_quote']:,.4f} "
-         f"({stats['max_drawdown'] * 100:.4f} %)"),
-        ("turnover", f"{stats['turnover']:.3f}x ({stats['volume_quote']:,.2f} quote)"),
-        ("orders / cancels sent", f"{stats['orders_sent']:,} / {stats['cancels_sent']:,}"),
-        ("fills (maker share)", f"{stats['fills']:,} ({stats['maker_share'] * 100:.1f} %)"),
-        ("fill ratio", f"{stats['fill_ratio'] * 100:.2f} %"),
-        ("mean queue wait", f"{stats['mean_queue_wait_s']:.3f} s"),
-        ("inventory q05/q50/q95", f"{stats['inventory_q05_lot']:g} / "
-         f"{stats['inventory_q50_lot']:g} / {stats['inventory_q95_lot']:g} lots"),
-        ("rejects risk / venue", f"{stats['risk_rejects']:,} / {stats['venue_rejects']:,}"),
-        ("cancels lost to fills", f"{stats['cancels_lost']:,}"),
-    ]  # fmt: skip
+    rows = summary_rows(stats)
     for k, v in rows:
         table.add_row(k, v)
     console = Console()
@@ -119,12 +103,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     page = None
     if not args.no_report:
-        from bot.backtest.report import write_report
+        from bot.backtest.report import RunInfo, write_report
 
         out = args.out if args.out is not None else Path("reports") / f"backtest-{args.config.stem}"
         try:
             page = write_report(
-                bt, stats, out, f"{cfg.strategy.name} on {', '.join(map(str, args.data))}"
+                bt,
+                stats,
+                out,
+                f"{cfg.strategy.name} on {', '.join(map(str, args.data))}",
+                RunInfo(config_path=args.config, data_paths=data.paths),
+                png=args.png,
             )
         except OSError as e:
             raise UserError(f"cannot write report to {out}: {e.strerror}") from None

@@ -36,6 +36,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--duration-s", type=float, default=defaults.duration_s, help="exchange time covered"
     )
+    p.add_argument(
+        "--informed-share",
+        type=float,
+        default=defaults.informed_share,
+        help="share of trades that know the next move (adverse selection for makers), 0..1",
+    )
+    p.add_argument(
+        "--informed-impact-bps",
+        type=float,
+        default=defaults.informed_impact_bps,
+        help="how far the fair price moves an informed trade's way (bps)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -53,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         levels=args.levels,
         trade_ratio=args.trade_ratio,
         duration_s=args.duration_s,
+        informed_share=args.informed_share,
+        informed_impact_bps=args.informed_impact_bps,
     )
     try:
         params.validate()

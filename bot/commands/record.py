@@ -23,7 +23,8 @@ from bot.adapters.errors import AdapterError
 from bot.cli import UserError
 from bot.core.book import new_books
 from bot.core.instruments import InstrumentError, specs_to_builtins
-from bot.ingest.recorder import CaptureRecorder, CaptureWriter, header
+from bot.ingest.capture import header
+from bot.ingest.recorder import CaptureRecorder, CaptureWriter
 from bot.ingest.supervisor import FeedSupervisor, SupervisorOptions
 from bot.ingest.venues import VENUES, build_feed, fetch_specs, venue
 
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the options, then record until the duration ends or a signal arrives."""
     try:
-        entry = venue(args.venue)
+        venue(args.venue)  # an unknown venue is a user error before anything starts
     except ValueError as e:
         raise UserError(str(e)) from None
     symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
@@ -71,11 +72,10 @@ def run(args: argparse.Namespace) -> int:
     if args.rotate_mb <= 0 or args.rotate_minutes <= 0:
         raise UserError("--rotate-mb and --rotate-minutes must be positive")
     overrides = {}
-    ws_option, rest_option = entry.url_options
     if args.ws_url:
-        overrides[ws_option] = args.ws_url
+        overrides["ws_url"] = args.ws_url
     if args.rest_url:
-        overrides[rest_option] = args.rest_url
+        overrides["rest_url"] = args.rest_url
     try:
         return uvloop.run(_record(args, symbols, duration, overrides))
     except (InstrumentError, AdapterError) as e:

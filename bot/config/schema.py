@@ -189,6 +189,10 @@ class VenueSection(_Struct, frozen=True):
     """Override of the REST base URL (snapshots, instrument specs)."""
     order_url: str | None = None
     """Override of the order-entry base URL (live mode)."""
+    order_ws_url: str | None = None
+    """Override of the WebSocket order-entry URL (live mode, venues that have one)."""
+    user_ws_url: str | None = None
+    """Override of the private user-stream WebSocket URL (live mode)."""
     credentials: CredentialsSection | None = None
     """Required in live mode."""
 

@@ -1,6 +1,6 @@
 """Binance public-data CSV (data.binance.vision): trades, aggTrades and bookTicker to event rows.
 
-Follows the rules in ``docs/input-data.md`` (Binance public data):
+Follows the rules in ``docs/data.md`` (Binance public data):
 
 * header rows vary per file: a first byte that is a digit means no header; with a header,
   columns are found by name, without one by position (spot and futures layouts differ);

@@ -10,6 +10,9 @@ Model (all book state in integer ticks and lots; floats only drive the latent fa
   of trade *rows*); otherwise it is one depth update;
 * trades print at the touch and consume it (the touch level shrinks or disappears); the
   aggressor leans towards the fair price (a stale ask below fair is lifted);
+* a share ``informed_share`` of trades is *informed*: its side is drawn at random and the fair
+  price then moves ``informed_impact_bps`` its way, so the trade predicts the next move and a
+  maker it fills meets adverse selection (0 by default: the benchmark's market stays as it was);
 * depth updates churn levels with a bias to the touch (geometric level choice), cancel stale
   touch levels, improve towards the fair price, and keep about ``levels`` levels a side;
   neither a cancel nor a trade ever empties a side, so a mid always exists;
@@ -65,6 +68,10 @@ class GenerateParams:
     """Diffusion of the fair price, basis points per sqrt(second)."""
     jump_rate_per_s: float = 1 / 30
     jump_bps: float = 0.5
+    informed_share: float = 0.0
+    """Share of trades that know the next move (adverse selection for makers), in [0, 1]."""
+    informed_impact_bps: float = 0.1
+    """How far the fair price moves the informed trade's way, basis points."""
     mean_size_lot: float = 300.0
     """Mean size of a touch level, in lots (deeper levels are larger)."""
     latency_ms: float = 2.0
@@ -85,6 +92,10 @@ class GenerateParams:
             raise ValueError(f"events must be at least {2 * self.levels + 1} (the snapshot)")
         if not 0.0 <= self.trade_ratio < 0.5:
             raise ValueError(f"trade-ratio must be in [0, 0.5), got {self.trade_ratio}")
+        if not 0.0 <= self.informed_share <= 1.0:
+            raise ValueError(f"informed-share must be in [0, 1], got {self.informed_share}")
+        if self.informed_impact_bps < 0:
+            raise ValueError(f"informed-impact-bps must be >= 0, got {self.informed_impact_bps}")
         if self.duration_s <= 0:
             raise ValueError(f"duration-s must be positive, got {self.duration_s}")
         self.spec().tick.to_units(self.price)  # off-grid price raises OffGridError
@@ -169,6 +180,7 @@ def _generate_chunk(out, uni, nrm, expo, bkey, bqty, akey, aqty, istate, fstate,
         params[5],
     )
     mean_size, latency_ns, jitter_ns = params[6], params[7], params[8]
+    p_informed, informed_ticks = params[9], params[10]
     cap = out.shape[0]
     r = 0
     end = 2
@@ -216,7 +228,8 @@ def _generate_chunk(out, uni, nrm, expo, bkey, bqty, akey, aqty, istate, fstate,
         ask_stale = na > 0 and -akey[0] <= tb
         bid_stale = nb > 0 and bkey[0] > tb
         if u[2] < p_trade and r + 2 <= cap:
-            buy = ask_stale or (not bid_stale and u[3] < 0.5)
+            informed = u[1] < p_informed
+            buy = u[3] < 0.5 if informed else (ask_stale or (not bid_stale and u[3] < 0.5))
             n_side = na if buy else nb
             touch_qty = (aqty[0] if buy else bqty[0]) if n_side > 0 else 0
             # a trade may empty the touch level but never the last level of a side
@@ -242,6 +255,8 @@ def _generate_chunk(out, uni, nrm, expo, bkey, bqty, akey, aqty, istate, fstate,
                 emit_row(
                     out, r + 1, book_kind, batch, venue, 0, t, tl, price, left, istate[_SEQ], 0
                 )
+                if informed:  # the move it knew of: the book follows through its stale levels
+                    fstate[_FAIR] += informed_ticks if buy else -informed_ticks
                 r += 2
                 continue
         istate[_SEQ] += 1
@@ -282,6 +297,8 @@ def generate_chunks(params: GenerateParams, seed: int) -> Iterator[np.ndarray]:
             params.mean_size_lot,
             params.latency_ms * 1e6,
             params.jitter_ms * 1e6,
+            params.informed_share,
+            price_tick * params.informed_impact_bps * 1e-4,
         ],
         dtype=np.float64,
     )

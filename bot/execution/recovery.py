@@ -11,10 +11,12 @@ twice), the largest order counter and the run ids used, and the time of the last
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.dtypes import OrderFlag, OrderStatus, Side, VenueId
+from bot.core.ticks import Grid
 from bot.execution.journal import Record, Replay
 from bot.execution.orders import FINAL, Order, apply_fill_status, transition
 
@@ -23,6 +25,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 S = OrderStatus
+
+
+class Traded(Protocol):
+    """What replay needs of a traded instrument: its engine id, symbol and grids."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def tick(self) -> Grid: ...
+    @property
+    def lot(self) -> Grid: ...
+
+
+class Instruments(Protocol):
+    """The instruments replay resolves records against (a ``Router``, or the journal view)."""
+
+    @property
+    def instruments(self) -> Sequence[Traded]: ...
+
+    def instrument_of(self, venue: VenueId, symbol: str) -> Traded | None: ...
 
 
 @dataclass
@@ -38,7 +62,7 @@ class Restored:
     """Records about orders on instruments no longer traded, or never introduced."""
 
 
-def _order_from(router: Router, rec: Record, out: Restored) -> Order | None:
+def _order_from(router: Instruments, rec: Record, out: Restored) -> Order | None:
     try:
         venue = VenueId.from_label(str(rec["venue"]))
     except ValueError:
@@ -67,7 +91,7 @@ def _order_from(router: Router, rec: Record, out: Restored) -> Order | None:
     return order
 
 
-def _apply(router: Router, rec: Record, out: Restored) -> None:
+def _apply(router: Instruments, rec: Record, out: Restored) -> None:
     kind = rec.get("t")
     cid = str(rec.get("cid", ""))
     order = out.orders.get(cid)
@@ -98,7 +122,7 @@ def _apply(router: Router, rec: Record, out: Restored) -> None:
         _apply_order_record(router, kind, rec, order)
 
 
-def _apply_fill(router: Router, rec: Record, order: Order | None, out: Restored) -> None:
+def _apply_fill(router: Instruments, rec: Record, order: Order | None, out: Restored) -> None:
     try:
         venue = VenueId.from_label(str(rec["venue"]))
     except ValueError:
@@ -117,7 +141,7 @@ def _apply_fill(router: Router, rec: Record, order: Order | None, out: Restored)
     apply_fill_status(order)
 
 
-def _apply_order_record(router: Router, kind: Any, rec: Record, order: Order) -> None:
+def _apply_order_record(router: Instruments, kind: Any, rec: Record, order: Order) -> None:
     x = router.instruments[order.instrument]
     if kind == "cancel":
         transition(order, S.PENDING_CANCEL)
@@ -139,15 +163,21 @@ def _apply_order_record(router: Router, kind: Any, rec: Record, order: Order) ->
         transition(order, OrderStatus[str(rec["status"])])
 
 
-def restore(router: Router, replay: Replay) -> Restored:
-    """Replay ``replay`` into the router: live orders tracked and held in risk."""
+def rebuild(instruments: Instruments, replay: Replay) -> Restored:
+    """Apply ``replay``'s records in order: the orders, fills and ids the journal knows."""
     out = Restored()
     for rec in replay.records:
         try:
-            _apply(router, rec, out)
+            _apply(instruments, rec, out)
         except (KeyError, ValueError, TypeError) as e:
             out.skipped += 1
             log.warning("journal: record seq=%s skipped (%s)", rec.get("seq"), e)
+    return out
+
+
+def restore(router: Router, replay: Replay) -> Restored:
+    """Replay ``replay`` into the router: live orders tracked and held in risk."""
+    out = rebuild(router, replay)
     router.known_runs.update(out.runs)
     router.last_fill_ns.update(out.last_fill_ns)
     for key in out.trades:

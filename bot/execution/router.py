@@ -170,7 +170,7 @@ class Router:
         return True
 
     def snapshot(self) -> dict[str, Any]:
-        """Return the journal snapshot: live orders, counter, runs, recent trade ids."""
+        """Return the journal snapshot: live orders, counter, runs, recent trade ids, positions."""
         recent = list(self._seen)[-SNAPSHOT_TRADES:]
         return {
             "run": self.ids.run_id if self.ids is not None else "",
@@ -179,6 +179,10 @@ class Router:
             "orders": [self.order_record(o) for o in self.live_orders()],
             "recent_trades": [list(k) for k in recent],
             "last_fill_ns": {v.label: ts for v, ts in self.last_fill_ns.items()},
+            "positions": [
+                [x.venue.label, x.symbol, x.lot.to_str(int(self.rstate[x.id]["position_lot"]))]
+                for x in self.instruments
+            ],
         }
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:

@@ -1,4 +1,11 @@
-"""Read tickbot captures, replay them through a feed, and build them by hand.
+"""The tickbot capture format, in one module: write lines, read files, replay through a feed.
+
+Format (``docs/capture-format.md``): line 1 is the header ``{"format": "tickbot-capture",
+"version": 1, "venue", "symbols", "instruments", "started_at"}``; then one line per message
+``{"ts": <local receive ns>, "ch": "ws"|"rest", "src": <URL path>, "msg": <text as received,
+after transport decompression>}``; a payload that is not valid UTF-8 is stored base64 in ``b64``.
+The live recorder (``bot.ingest.recorder``) writes lines with ``encode_line``. This module imports
+no network library, so ``bot.data`` (``tickbot convert``) can use it.
 
 ``replay_capture(path, feed)`` drives a ``MarketDataFeed`` exactly as the live supervisor does:
 ``on_connect`` for every URL at the first line's time, ``ws`` lines to ``on_message``, ``rest``
@@ -24,11 +31,41 @@ import numpy as np
 import orjson
 
 from bot.adapters.base import EventBuffer, InstrumentRef, MarketDataFeed, SnapshotRequest
+from bot.adapters.feeds import feed_factory
 from bot.core.book import DEFAULT_WINDOW, new_books
 from bot.core.dtypes import EVENT_DTYPE
 from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
-from bot.ingest.recorder import FORMAT, VERSION, encode_line, header
-from bot.ingest.venues import venue
+
+FORMAT = "tickbot-capture"
+VERSION = 1
+
+
+def header(
+    venue: str, symbols: Sequence[str], instruments: Sequence[dict[str, Any]], started_at: str
+) -> dict[str, Any]:
+    """Return a capture header object."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "venue": venue,
+        "symbols": list(symbols),
+        "instruments": list(instruments),
+        "started_at": started_at,
+    }
+
+
+def encode_line(ts_local_ns: int, ch: str, src: str, data: str | bytes) -> bytes:
+    """Return one capture line (with the trailing newline)."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            obj = {"ts": ts_local_ns, "ch": ch, "src": src, "b64": base64.b64encode(data).decode()}
+            return orjson.dumps(obj) + b"\n"
+    else:
+        text = data
+    return orjson.dumps({"ts": ts_local_ns, "ch": ch, "src": src, "msg": text}) + b"\n"
+
 
 _TS_MAX = 2**63 - 1
 
@@ -225,7 +262,7 @@ def feed_for_capture(
     """
     head = read_header(path)
     try:
-        entry = venue(str(head.get("venue")))
+        make_feed = feed_factory(str(head.get("venue")))
     except ValueError as e:
         raise CaptureError(f"{path}: {e}") from None
     captured = header_specs(path, head)
@@ -242,7 +279,7 @@ def feed_for_capture(
         refs.append(InstrumentRef.of(inst, spec))
     qty, state = new_books(len(table), window)
     try:
-        return entry.make_feed(refs, qty, state), captured
+        return make_feed(refs, qty, state), captured
     except ValueError as e:  # a header symbol the feed cannot hold (found by make fuzz)
         raise CaptureError(f"{path}: {e}") from None
 

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.adapters.base import FeedStats
+from bot.adapters.base import RESYNC_REASONS, FeedStats
 from bot.metrics import registry as m
-
-RESYNC_REASONS = ("connect", "gap", "crossed", "malformed", "stale", "bbo_mismatch", "checksum",
-                  "checksum_format", "unknown_id", "queue_overflow")  # fmt: skip
-"""The bounded ``reason`` labels of ``tickbot_book_resyncs_total`` (every venue's resync causes)."""
 
 
 class FeedMetrics:

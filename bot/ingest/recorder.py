@@ -1,10 +1,7 @@
 """Raw capture recorder: every received frame and REST body, gzip NDJSON, rotated and fsynced.
 
-Format (``docs/capture-format.md``): line 1 is the header ``{"format": "tickbot-capture",
-"version": 1, "venue", "symbols", "instruments", "started_at"}``; then one line per message
-``{"ts": <local receive ns>, "ch": "ws"|"rest", "src": <URL path>, "msg": <text as received,
-after transport decompression>}``. A payload that is not valid UTF-8 is stored base64 in ``b64``
-instead of ``msg`` so that nothing is lost or altered.
+The format itself (header, lines, reading, replay) is ``bot.ingest.capture``; this module is the
+live writer. A payload that is not valid UTF-8 is stored base64 so that nothing is lost or altered.
 
 The loop never blocks on the disk: ``ws``/``rest`` append to an in-memory list, and
 ``CaptureRecorder.run`` writes batches from a worker thread (``asyncio.to_thread``). A file is
@@ -17,7 +14,6 @@ closed and fsynced.
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import contextlib
 import gzip
@@ -30,35 +26,17 @@ from typing import Any
 
 import orjson
 
-FORMAT = "tickbot-capture"
-VERSION = 1
+from bot.ingest.capture import FORMAT, VERSION, encode_line, header
 
-
-def header(
-    venue: str, symbols: Sequence[str], instruments: Sequence[dict[str, Any]], started_at: str
-) -> dict[str, Any]:
-    """Return a capture header object."""
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "venue": venue,
-        "symbols": list(symbols),
-        "instruments": list(instruments),
-        "started_at": started_at,
-    }
-
-
-def encode_line(ts_local_ns: int, ch: str, src: str, data: str | bytes) -> bytes:
-    """Return one capture line (with the trailing newline)."""
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            obj = {"ts": ts_local_ns, "ch": ch, "src": src, "b64": base64.b64encode(data).decode()}
-            return orjson.dumps(obj) + b"\n"
-    else:
-        text = data
-    return orjson.dumps({"ts": ts_local_ns, "ch": ch, "src": src, "msg": text}) + b"\n"
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "AnchoredClock",
+    "CaptureRecorder",
+    "CaptureWriter",
+    "encode_line",
+    "header",
+]
 
 
 class CaptureWriter:
@@ -159,6 +137,7 @@ class CaptureRecorder:
         # one disk thread, so batches reach the file in order; kept so shutdown can wait for it
         self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="capture")
         self._inflight: concurrent.futures.Future[None] | None = None
+        self._inflight_batch: list[bytes] = []
 
     def ws(self, src: str, data: str | bytes, ts_local_ns: int) -> None:
         """Record one WebSocket frame."""
@@ -180,16 +159,23 @@ class CaptureRecorder:
                 if self._pending:
                     batch, self._pending = self._pending, []
                     self._inflight = self._disk.submit(self._write_batch, batch)
-                    await asyncio.wrap_future(self._inflight)
+                    self._inflight_batch = batch
+                    # shielded: cancelling a plain wrap_future cancels the disk future too when
+                    # the thread has not picked it up yet, and that batch would be lost
+                    await asyncio.shield(asyncio.wrap_future(self._inflight))
         finally:
             # Runs while cancelled: finish synchronously so nothing is lost on SIGTERM. A batch
             # whose await was cancelled is still being written by the disk thread: wait for it
             # first, or the rest would be written before it (or after the file is closed).
+            lost: list[bytes] = []
             if self._inflight is not None:
-                with contextlib.suppress(OSError):
-                    self._inflight.result()
+                if self._inflight.cancel():  # not started yet: write it here, in order
+                    lost = self._inflight_batch
+                else:
+                    with contextlib.suppress(OSError):
+                        self._inflight.result()
             self._disk.shutdown(wait=True)
-            batch, self._pending = self._pending, []
+            batch, self._pending = lost + self._pending, []
             with contextlib.suppress(OSError):
                 self.writer.write(batch)
             self.writer.close()

@@ -3,7 +3,10 @@
 The composition root (CLI, app) picks venues by their config name; each entry knows how to
 construct the venue's feed over shared books and where its exchange-info endpoint is, so that
 ``tickbot record``, ``tickbot convert --format capture`` and the live app treat all six venues
-alike.
+alike. Venues from other installed distributions join through the ``tickbot.venues`` entry-point
+group: each names a ``VenueEntry`` (``name = "package.module:ENTRY"``). The core numbers venues
+(``VenueId``, one byte in every event row), so a plugin serves a venue id the core knows but this
+package ships no feed for (``deribit``, ``coinbase``, ``kraken``, ...); a shipped venue wins.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import aiohttp
 import numpy as np
 
-from bot.adapters import binance_usdm, bingx, bitget, bitmex, bybit, okx
+from bot.adapters import binance_usdm, bybit
 from bot.adapters.base import InstrumentRef, MarketDataFeed
 from bot.adapters.binance_usdm import constants as binance_c
 from bot.adapters.bingx import constants as bingx_c
@@ -27,11 +31,14 @@ from bot.adapters.bitmex import constants as bitmex_c
 from bot.adapters.bitmex.parse import parse_bitmex_instruments
 from bot.adapters.bybit import constants as bybit_c
 from bot.adapters.errors import FatalError, RetryableError
+from bot.adapters.feeds import FEEDS, FeedFactory
 from bot.adapters.okx import constants as okx_c
 from bot.adapters.okx.parse import parse_okx_instruments
+from bot.core.dtypes import VENUE_NAMES
 from bot.core.instruments import InstrumentError, InstrumentSpec
 
-FeedFactory = Callable[..., MarketDataFeed]
+ENTRY_POINT_GROUP = "tickbot.venues"
+"""Entry-point group of venues installed from other distributions (each a ``VenueEntry``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +52,11 @@ class VenueEntry:
     specs_paths: Callable[[Sequence[str]], list[str]]
     """REST paths whose bodies together hold the specs of the given symbols."""
     parse_specs: Callable[[bytes, Sequence[str]], list[InstrumentSpec]]
-    url_options: tuple[str, str] = ("url", "rest_base_url")
-    """Names of the feed's (WebSocket URL, REST URL) keyword options, for loopback overrides."""
+    streams: tuple[str, ...] = ()
+    """The venue's public streams the feed subscribes by default (listed by ``tickbot venues``)."""
+    order_entry: str = ""
+    """``module:Class`` of the venue's signed ``OrderEntry`` ("" when it is market data only);
+    ``tickbot venues`` reads its ``capabilities`` and whether it has a testnet."""
 
 
 def _picking(
@@ -74,60 +84,112 @@ def _picking(
 _ENTRIES = (
     VenueEntry(
         name="binance-usdm",
-        make_feed=binance_usdm.BinanceUsdmFeed,
+        make_feed=FEEDS["binance-usdm"],
         rest_base_url=binance_c.REST_BASE_URL,
         specs_paths=lambda symbols: [binance_c.EXCHANGE_INFO_PATH],
         parse_specs=binance_usdm.parse_exchange_info,
-        url_options=("ws_base_url", "rest_base_url"),
+        streams=("depth@100ms", "bookTicker", "aggTrade", "markPrice@1s"),
+        order_entry="bot.adapters.binance_usdm.orders:BinanceOrderEntry",
     ),
     VenueEntry(
         name="bybit",
-        make_feed=bybit.BybitFeed,
+        make_feed=FEEDS["bybit"],
         rest_base_url=bybit_c.REST_BASE_URL,
         specs_paths=lambda symbols: [
             f"{bybit_c.INSTRUMENTS_PATH}?category=linear&symbol={s}" for s in symbols
         ],
         parse_specs=bybit.parse_instruments_info,
-        url_options=("ws_url", "rest_base_url"),
+        streams=("orderbook.50", "publicTrade", "tickers"),
+        order_entry="bot.adapters.bybit.orders:BybitOrderEntry",
     ),
     VenueEntry(
         name="okx",
-        make_feed=okx.OkxFeed,
+        make_feed=FEEDS["okx"],
         rest_base_url=okx_c.REST_URL,
         specs_paths=lambda symbols: [okx_c.INSTRUMENTS_PATH],
         parse_specs=_picking("okx", parse_okx_instruments),
+        streams=okx_c.DEFAULT_CHANNELS,
+        order_entry="bot.adapters.okx.orders:OkxOrderEntry",
     ),
     VenueEntry(
         name="bitget",
-        make_feed=bitget.BitgetFeed,
+        make_feed=FEEDS["bitget"],
         rest_base_url=bitget_c.REST_URL,
         specs_paths=lambda symbols: [bitget_c.CONTRACTS_PATH],
         parse_specs=_picking("bitget", parse_bitget_contracts),
+        streams=bitget_c.DEFAULT_CHANNELS,
+        order_entry="bot.adapters.bitget.orders:BitgetOrderEntry",
     ),
     VenueEntry(
         name="bingx",
-        make_feed=bingx.BingxFeed,
+        make_feed=FEEDS["bingx"],
         rest_base_url=bingx_c.REST_URL,
         specs_paths=lambda symbols: [bingx_c.CONTRACTS_PATH],
         parse_specs=_picking("bingx", parse_bingx_contracts),
+        streams=bingx_c.DEFAULT_STREAMS,
+        order_entry="bot.adapters.bingx.orders:BingxOrderEntry",
     ),
     VenueEntry(
         name="bitmex",
-        make_feed=bitmex.BitmexFeed,
+        make_feed=FEEDS["bitmex"],
         rest_base_url=bitmex_c.REST_URL,
         specs_paths=lambda symbols: [bitmex_c.INSTRUMENT_PATH.format(symbol=s) for s in symbols],
         parse_specs=_picking("bitmex", parse_bitmex_instruments),
+        streams=bitmex_c.DEFAULT_TABLES,
+        order_entry="bot.adapters.bitmex.orders:BitmexOrderEntry",
     ),
 )
 VENUES: dict[str, VenueEntry] = {entry.name: entry for entry in _ENTRIES}
+"""The venues shipped in this package; ``all_venues()`` adds the installed plugins."""
+
+
+def plugin_entry_points() -> dict[str, metadata.EntryPoint]:
+    """Return the ``tickbot.venues`` entry points of installed distributions, by name.
+
+    A name a shipped venue has is left out (``venue`` could never reach it).
+    """
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in VENUES:
+            found.setdefault(ep.name, ep)
+    return found
+
+
+def _load_plugin(ep: metadata.EntryPoint) -> VenueEntry:
+    """Load one venue entry point; ``ValueError`` (one line) if it is not a usable entry."""
+    where = f"venue {ep.name!r} ({ep.value}, entry point {ENTRY_POINT_GROUP})"
+    try:
+        entry = ep.load()
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"{where} does not import: {e}") from None
+    if not isinstance(entry, VenueEntry):
+        raise ValueError(f"{where} must be a VenueEntry, not {type(entry).__name__}")
+    if entry.name != ep.name:
+        raise ValueError(f"{where} is named {entry.name!r}")
+    if entry.name not in VENUE_NAMES.values():
+        known = ", ".join(v for v in VENUE_NAMES.values() if v not in VENUES)
+        raise ValueError(f"{where}: the core has no venue id for it (free ids: {known})")
+    return entry
+
+
+def all_venues() -> dict[str, VenueEntry]:
+    """Return the shipped venues and every installed plugin venue, by name."""
+    found = dict(VENUES)
+    for name, ep in plugin_entry_points().items():
+        found[name] = _load_plugin(ep)
+    return found
 
 
 def venue(name: str) -> VenueEntry:
     """Return the registry entry of venue ``name`` or raise ``ValueError`` listing known ones."""
     entry = VENUES.get(name)
-    if entry is None:
-        raise ValueError(f"unknown venue {name!r}; supported: {', '.join(sorted(VENUES))}")
-    return entry
+    if entry is not None:
+        return entry
+    ep = plugin_entry_points().get(name)
+    if ep is None:
+        known = sorted({*VENUES, *plugin_entry_points()})
+        raise ValueError(f"unknown venue {name!r}; supported: {', '.join(known)}")
+    return _load_plugin(ep)
 
 
 def build_feed(

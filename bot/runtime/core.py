@@ -7,6 +7,10 @@ simulated venue's responses are one ``loop.call_at`` handle, moved to whichever 
 anything due before a frame's receive time runs before that frame, so the strategy sees events,
 timers and answers in the same order the backtest would.
 
+In ``live`` mode (``attach_router``) the same risk check sends what passes to the order router
+instead (``bot.runtime.live``); the router owns the risk state from then on and its rows move
+the strategy's view and position.
+
 The order path of ``sim`` and ``paper`` is the backtest's own (``bot.backtest._loop``'s
 dispatch into ``SimVenue``, with its latency and queue model). Tick-to-trade is measured on every
 order, from the trigger (the frame's receive time, the timer or the venue answer, on
@@ -28,12 +32,13 @@ from bot.backtest import sim_types as st
 from bot.backtest.engine import EngineOptions
 from bot.backtest.sim_venue import SimVenue
 from bot.core.book import new_books
-from bot.core.dtypes import EVENT_DTYPE, ORDER_INTENT_DTYPE
+from bot.core.dtypes import EVENT_DTYPE, FILL_DTYPE, ORDER_INTENT_DTYPE, ORDER_UPDATE_DTYPE
 from bot.core.instruments import InstrumentSpec
 from bot.core.risk import new_risk, replace_limits
 from bot.core.signal import new_signals, signal_params
 from bot.core.strategy_api import ISTATE_HALTED, ISTATE_USER, ISTATE_WAKE_NS, new_order_view
 from bot.runtime import kernels as k
+from bot.runtime import live
 from bot.runtime.clock import Clock
 
 _WAKE_EVENT, _WAKE_TIMER, _WAKE_ORDER = 0, 1, 2
@@ -86,7 +91,8 @@ class TradingCore:
         self.es[lp.ES_NEXT_ID] = 1
         self.es[lp.ES_BATCHED] = 1
         self.touched = np.zeros(n, dtype=np.uint8)
-        qptl = np.array([s.quote_per_tick_lot() for s in self.specs])
+        qptl = np.array([s.quote_per_tick_lot() for s in self.specs], dtype=np.float64)
+        self.qptl = qptl
         maker = np.array(options.maker_fee or [float(s.maker_fee_rate) for s in specs])
         taker = np.array(options.taker_fee or [float(s.taker_fee_rate) for s in specs])
         self.venue = SimVenue(
@@ -112,6 +118,63 @@ class TradingCore:
         is where tick-to-trade ends."""
         self.on_settled: Callable[[], None] | None = None
         """Called once no order is left after ``cancel_all`` (shutdown waits on it)."""
+        self.router: Any = None
+        """Live mode: the ``bot.execution.Router`` orders go to (``attach_router``)."""
+        self.live_acct = live.new_live_account(n)
+        self._passed = np.zeros_like(self.intents)
+        self._slots = np.zeros(self.intents.shape[0], dtype=np.int64)
+        self._order_wake: asyncio.Handle | None = None
+        self._order_trigger_ns = 0
+
+    # -- live order entry ---------------------------------------------------------------------
+    def attach_router(self, router: Any) -> None:
+        """Send orders through ``router`` (live mode); it must hold ``self.rstate``."""
+        if router.rstate is not self.rstate:
+            raise ValueError("the router must keep the core's risk state")
+        self.router = router
+        router.on_order_update = self.on_order_rows
+        router.on_fill = self.on_fill_rows
+        router.tick_to_trade_hook = self._record_t2t
+
+    def _record_t2t(self, ns: int) -> None:
+        self.t2t_ns[self.t2t_n & (LATENCY_RING - 1)] = ns
+        self.t2t_n += 1
+
+    def on_order_rows(self, rows: np.ndarray) -> None:
+        """The router's order update (one row): move the view, wake the strategy."""
+        inst = live.live_update(rows, self.view)
+        self._order_woken(int(inst))
+
+    def on_fill_rows(self, rows: np.ndarray) -> None:
+        """The router's fill (one row): move the view, position and account; wake."""
+        inst = live.live_fill(rows, self.view, self.pos_local, self.live_acct)
+        self._order_woken(int(inst))
+
+    def _order_woken(self, inst: int) -> None:
+        if not self.quoting:
+            self._check_settled()
+            return
+        if not self.wake_on_order or self.clock is None:
+            return
+        self.touched[inst] = 1
+        if self._order_wake is None:  # decide on the next loop turn: never inside the router
+            self._order_trigger_ns = time.monotonic_ns()
+            self._order_wake = self.clock.loop.call_soon(self._wake_on_orders)
+
+    def _wake_on_orders(self) -> None:
+        self._order_wake = None
+        assert self.clock is not None
+        now = self.clock.now_ns()
+        for inst in np.flatnonzero(self.touched):
+            self._decide(now, _WAKE_ORDER, int(inst), self._order_trigger_ns)
+        self.touched[:] = 0
+        self._reschedule()
+
+    def _send_live(self, n_int: int, now: int) -> int:
+        n = live.live_dispatch(n_int, self.intents, now, self.es, self.lstate, self.view,
+                               self.limits, self.rstate, self.rcounts, self.qptl, self._passed,
+                               self._slots)  # fmt: skip
+        return int(n)
 
     # -- start ------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -130,11 +193,22 @@ class TradingCore:
         k.cancel_everything(0, self.es, self.view[:0], v.vs, v.req, v.lat_in)
         k.dispatch(0, empty, 0, self.es, self.lstate, self.view, self.limits, self.rstate,
                    self.rcounts, v.vs, v.req, v.lat_in, v.vinst)  # fmt: skip
+        self._warm_live()
         saved = (self.istate.copy(), self.fstate.copy())
         self.strategy.decide(0, _WAKE_ORDER, -1, self.lqty, self.lstate, self.sig, self.view,
                              self.pos_local, self.params, self.istate, self.fstate,
                              self.intents)  # fmt: skip
         self.istate[:], self.fstate[:] = saved
+
+    def _warm_live(self) -> None:
+        """Compile the live kernels on scratch copies (same types, no effect on the state)."""
+        view, pos, acct = self.view.copy(), self.pos_local.copy(), self.live_acct.copy()
+        live.live_dispatch(0, self.intents, 0, self.es, self.lstate, view, self.limits,
+                           self.rstate, self.rcounts, self.qptl, self._passed,
+                           self._slots)  # fmt: skip
+        live.live_commit(self._passed, 0, self._slots, view)
+        live.live_update(np.zeros(1, dtype=ORDER_UPDATE_DTYPE), view)
+        live.live_fill(np.zeros(1, dtype=FILL_DTYPE), view, pos, acct)
 
     def start(self, clock: Clock) -> None:
         """Begin: the strategy's first timer call is now (as in the backtest)."""
@@ -154,7 +228,8 @@ class TradingCore:
         inst = k.ingest_rows(rows, n, self.apply_books, self.uses_signals, self.lqty,
                              self.lstate, self.sig, self.ring, self.ring_idx,
                              self.sparams)  # fmt: skip
-        self._venue_rows(rows)
+        if self.router is None:
+            self._venue_rows(rows)
         if inst >= 0 and self.wake_on_event:
             self._decide(int(rows[n - 1]["ts_local_ns"]), _WAKE_EVENT, inst, rx_mono_ns)
         self._reschedule()
@@ -178,6 +253,12 @@ class TradingCore:
         if 0 < self.istate[ISTATE_WAKE_NS] <= now:  # a timer in the past would spin
             self.istate[ISTATE_WAKE_NS] = now + 1
         if n_int <= 0:
+            return
+        if self.router is not None:
+            n = self._send_live(n_int, now)
+            if n:
+                self.router.send(self._passed, n, trigger_mono_ns)
+                live.live_commit(self._passed, n, self._slots, self.view)
             return
         sent = es[lp.ES_ORDERS] + es[lp.ES_CANCELS] + es[lp.ES_AMENDS]
         v = self.venue
@@ -269,6 +350,10 @@ class TradingCore:
     def cancel_all(self) -> int:
         """Stop quoting and send a cancel for every live order; return how many were sent."""
         self.quoting = False
+        if self.router is not None:
+            sent = sum(self.router.cancel_instrument(x) for x in self.router.instruments)
+            self._check_settled()
+            return int(sent)
         now = self.clock.now_ns() if self.clock is not None else 0
         v = self.venue
         sent = k.cancel_everything(now, self.es, self.view, v.vs, v.req, v.lat_in)
@@ -293,6 +378,9 @@ class TradingCore:
 
     def stop(self) -> None:
         """Cancel the pending timer (the loop is closing)."""
+        if self._order_wake is not None:
+            self._order_wake.cancel()
+            self._order_wake = None
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None

@@ -19,6 +19,7 @@ from bot.backtest import sim_types as st
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID
 from bot.core.dtypes import RiskReason
 from bot.metrics import registry as m
+from bot.runtime import live
 from bot.runtime.core import LATENCY_RING, TradingCore
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ class Exporter:
         self._t2t_seen = 0
         self._t2t_logged = 0
         self._fills_seen = 0
+        self._router_seen: dict[tuple[str, str], int] = {}
+        self._unknown_seen = 0
+        self._live_fills_seen = np.zeros((len(core.specs), len(live.FILL_LABELS)), dtype=np.int64)
         self._last_log = time.monotonic()
         labels = [(s.venue, s.symbol) for s in core.specs]
         self._labels = labels
@@ -82,22 +86,26 @@ class Exporter:
         core = self.core
         es = core.es
         venue = core.specs[0].venue if core.specs else "sim"
-        for action, slot in _ORDER_COUNTERS:
-            delta = int(es[slot] - self._es_seen[slot])
+        t = self.totals
+        if core.router is not None:
+            self._export_router(venue)
+            self._export_live_pnl()
+        else:
+            for action, slot in _ORDER_COUNTERS:
+                delta = int(es[slot] - self._es_seen[slot])
+                if delta:
+                    m.ORDERS.labels(venue, action, "sent").inc(delta)
+            delta = int(es[lp.ES_VENUE_REJECTS] - self._es_seen[lp.ES_VENUE_REJECTS])
             if delta:
-                m.ORDERS.labels(venue, action, "sent").inc(delta)
-        delta = int(es[lp.ES_VENUE_REJECTS] - self._es_seen[lp.ES_VENUE_REJECTS])
-        if delta:
-            m.ORDERS.labels(venue, "new", "rejected").inc(delta)
+                m.ORDERS.labels(venue, "new", "rejected").inc(delta)
+            self._drain_fills()
+            self._export_books_and_pnl()
+            t.venue_rejections = int(es[lp.ES_VENUE_REJECTS])
         self._es_seen[:] = es
         self._export_risk()
-        self._drain_fills()
         self._export_latency(venue)
-        self._export_books_and_pnl()
-        t = self.totals
         t.orders = int(es[lp.ES_ORDERS])
         t.cancels = int(es[lp.ES_CANCELS])
-        t.venue_rejections = int(es[lp.ES_VENUE_REJECTS])
         t.risk_rejections = int(es[lp.ES_RISK_REJECTS])
         now = time.monotonic()
         if now - self._last_log >= self.log_interval_s:
@@ -126,6 +134,54 @@ class Exporter:
                 name = RiskReason(int(reason)).name.lower()
                 m.RISK_REJECTIONS.labels(self._labels[inst][1], name).inc(int(delta[inst, reason]))
             self._rcounts_seen[:] = counts
+
+    def _export_router(self, venue: str) -> None:
+        """Live mode: orders by action and result, unknown outcomes, from the router."""
+        router = self.core.router
+        counters = router.counters
+        for (action, result), n in counters.orders.items():
+            seen = self._router_seen.get((action, result), 0)
+            if n > seen:
+                m.ORDERS.labels(venue, action, result).inc(n - seen)
+                self._router_seen[(action, result)] = n
+        if counters.unknown_outcomes > self._unknown_seen:
+            m.ORDERS_UNKNOWN.labels(venue).inc(counters.unknown_outcomes - self._unknown_seen)
+            self._unknown_seen = counters.unknown_outcomes
+        self.totals.venue_rejections = counters.orders.get(("new", "rejected"), 0)
+
+    def _export_live_pnl(self) -> None:
+        """Live mode: fills, position and PnL from the fills the router reported."""
+        core = self.core
+        acct = core.live_acct
+        state = core.lstate
+        realized, unrealized, fees = [], [], []
+        for inst, (venue, symbol) in enumerate(self._labels):
+            a = acct[inst]
+            for k, (side, liquidity) in enumerate(live.FILL_LABELS):
+                n = int(a[live.L_FILLS + k])
+                seen = int(self._live_fills_seen[inst, k])
+                if n > seen:
+                    m.FILLS.labels(venue, symbol, side, liquidity).inc(n - seen)
+                    self.totals.fills += n - seen
+                    self._live_fills_seen[inst, k] = n
+            bid, ask = int(state[inst, ST_BEST_BID]), int(state[inst, ST_BEST_ASK])
+            valid = state[inst, ST_VALID] != 0 and bid < ask
+            m.SPREAD_TICKS.labels(venue, symbol).set(ask - bid if valid else float("nan"))
+            pos = int(core.rstate[inst]["position_lot"])
+            mid = (bid + ask) / 2 if valid else float("nan")
+            qptl = float(core.qptl[inst])
+            m.POSITION_LOTS.labels(venue, symbol).set(pos)
+            m.NOTIONAL_QUOTE.labels(venue, symbol).set(abs(pos * mid * qptl) if pos else 0.0)
+            r = float(a[live.L_REALISED_TL] * qptl - a[live.L_FEES])
+            lpos = a[live.L_POSITION]
+            u = float((lpos * mid - a[live.L_COST_TL]) * qptl) if lpos else 0.0
+            m.REALIZED_PNL.labels(venue, symbol).set(r)
+            m.UNREALIZED_PNL.labels(venue, symbol).set(u)
+            realized.append(r)
+            unrealized.append(u)
+            fees.append(float(a[live.L_FEES]))
+        t = self.totals
+        t.realized_pnl_quote, t.unrealized_pnl_quote, t.fees_quote = realized, unrealized, fees
 
     def _drain_fills(self) -> None:
         v = self.core.venue

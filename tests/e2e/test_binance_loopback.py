@@ -35,8 +35,8 @@ def make(server: LoopbackVenue, n: int = 2, **options: object):
         bn.refs()[:n],
         qty,
         state,
-        ws_base_url=server.ws_base,
-        rest_base_url=server.http_base,
+        ws_url=server.ws_base,
+        rest_url=server.http_base,
         **options,
     )
     return feed, state
@@ -269,8 +269,8 @@ async def test_refused_handshake_is_fatal(status: int) -> None:
             bn.refs(),
             qty,
             state,
-            ws_base_url=f"ws://127.0.0.1:{port}",
-            rest_base_url=f"http://127.0.0.1:{port}",
+            ws_url=f"ws://127.0.0.1:{port}",
+            rest_url=f"http://127.0.0.1:{port}",
             trades=False,
             mark_price=False,
         )

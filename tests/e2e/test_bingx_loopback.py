@@ -30,8 +30,8 @@ TIMEOUT = 20.0
 
 def make(server: LoopbackVenue, spec=bx.BTC, **options: object):
     qty, state = new_books(1, 1 << 16)
-    feed = BingxFeed(bx.refs(spec), qty, state, url=server.ws_base + bx.WS_PATH,
-                     rest_base_url=server.http_base, **options)  # fmt: skip
+    feed = BingxFeed(bx.refs(spec), qty, state, ws_url=server.ws_base + bx.WS_PATH,
+                     rest_url=server.http_base, **options)  # fmt: skip
     return feed, state
 
 

@@ -32,8 +32,8 @@ PING = Keepalive(interval_s=0.05, text="ping", only_when_idle=True, pong_timeout
 
 def make(server: LoopbackVenue, **options: object):
     qty, state = new_books(1, bm.WINDOW)
-    feed = BitmexFeed(bm.refs(), qty, state, url=server.ws_base + bm.WS_PATH,
-                      rest_base_url=server.http_base, **options)  # fmt: skip
+    feed = BitmexFeed(bm.refs(), qty, state, ws_url=server.ws_base + bm.WS_PATH,
+                      rest_url=server.http_base, **options)  # fmt: skip
     return feed, state
 
 

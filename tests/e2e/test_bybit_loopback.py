@@ -36,7 +36,7 @@ def make(server: LoopbackVenue, **options: object):
         qty,
         state,
         ws_url=server.ws_base + by.WS_PATH,
-        rest_base_url=server.http_base,
+        rest_url=server.http_base,
         **options,
     )
     return feed, state

@@ -81,8 +81,8 @@ def make(case: Case, server: LoopbackVenue, ping_s: float | None = None):
         case.support.refs(),
         qty,
         state,
-        url=server.ws_base + case.support.WS_PATH,
-        rest_base_url=server.http_base,
+        ws_url=server.ws_base + case.support.WS_PATH,
+        rest_url=server.http_base,
         **options,
     )
     return feed, state

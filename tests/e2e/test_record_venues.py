@@ -92,10 +92,9 @@ async def test_record_until_sigterm_then_replay(name: str, tmp_path: Path) -> No
     async with LoopbackVenue(case.protocol, [script]) as server:
         (path,) = entry.specs_paths([case.symbol])
         server.rest[path] = RestRoute(bodies=[case.specs_body()])
-        ws_option, rest_option = entry.url_options
         args = argparse.Namespace(venue=name, out=str(out), rest_url=server.http_base,
                                   rotate_mb=64.0, rotate_minutes=60.0)  # fmt: skip
-        overrides = {ws_option: server.ws_base + case.ws_path, rest_option: server.http_base}
+        overrides = {"ws_url": server.ws_base + case.ws_path, "rest_url": server.http_base}
         recording = asyncio.create_task(_record(args, [case.symbol.upper()], None, overrides))
         await eventually(lambda: bool(server.connections) or recording.done(), 30.0, "connect")
         if recording.done():

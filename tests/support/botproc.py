@@ -32,14 +32,27 @@ class BotProcess:
 
     async def start(self, timeout_s: float = 300.0) -> None:
         """Spawn; wait for the metrics port (a cold numba cache compiles for a minute or more)."""
+        await self.start_process()
+        await eventually(lambda: self.port != 0 or self.exited, timeout_s, "metrics port logged")
+        assert not self.exited, "\n".join(self.raw)
+
+    async def start_process(self) -> None:
+        """Spawn and collect its output (no wait: for runs expected to fail at start)."""
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", *self.args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             env=self.env, cwd=ROOT,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
-        await eventually(lambda: self.port != 0 or self.exited, timeout_s, "metrics port logged")
-        assert not self.exited, "\n".join(self.raw)
+
+    async def wait_exit(self, timeout_s: float = 300.0) -> int:
+        """Return the exit code once the process ended and its output is read."""
+        assert self.proc is not None
+        async with asyncio.timeout(timeout_s):
+            code = await self.proc.wait()
+            if self._reader is not None:
+                await self._reader
+        return code
 
     @property
     def exited(self) -> bool:

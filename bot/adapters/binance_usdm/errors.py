@@ -16,7 +16,6 @@ def classify_http(status: int, path: str) -> AdapterError:
 
 # --- order entry: Binance error codes -> typed outcomes (PROTOCOLS.md 1.6-1.8) ---------------
 
-from bot.adapters.rest.entry import classify  # noqa: E402 - the order-entry section of this file
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_REJECTS: dict[str, RejectReason] = {
@@ -52,6 +51,9 @@ ORDER_RATE_LIMITED = frozenset({"-1003", "-1015"})
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for a Binance ``{"code", "msg"}`` body."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     return classify(
         "binance-usdm",
         str(code),

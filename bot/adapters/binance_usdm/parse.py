@@ -19,8 +19,7 @@ from bot.adapters.binance_usdm.schemas import (
     BookTicker,
     MarkPriceUpdate,
 )
-from bot.adapters.common import ms_to_ns, rounded_units, units_or_none
-from bot.adapters.fixed import FUNDING_GRID
+from bot.adapters.wire.scalars import FUNDING_GRID, exact_or_none, ms_to_ns, nearest_or_none
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 
@@ -31,10 +30,10 @@ def parse_book_ticker(
     msg: BookTicker, ref: InstrumentRef, ts_local_ns: int, out: EventBuffer
 ) -> tuple[int, int, int, int] | None:
     """Append BBO_BID/BBO_ASK rows; return ``(bid_tick, bid_lot, ask_tick, ask_lot)`` or None."""
-    bid = units_or_none(ref.tick, msg.b)
-    bid_lot = units_or_none(ref.lot, msg.B)
-    ask = units_or_none(ref.tick, msg.a)
-    ask_lot = units_or_none(ref.lot, msg.A)
+    bid = exact_or_none(ref.tick, msg.b)
+    bid_lot = exact_or_none(ref.lot, msg.B)
+    ask = exact_or_none(ref.tick, msg.a)
+    ask_lot = exact_or_none(ref.lot, msg.A)
     if bid is None or bid_lot is None or ask is None or ask_lot is None:
         return None
     ts = ms_to_ns(msg.T or msg.E)
@@ -57,8 +56,8 @@ def parse_book_ticker(
 
 def parse_agg_trade(msg: AggTrade, ref: InstrumentRef, ts_local_ns: int, out: EventBuffer) -> bool:
     """Append one TRADE row (``m`` = buyer is maker, so the taker sold)."""
-    price = units_or_none(ref.tick, msg.p)
-    size = units_or_none(ref.lot, msg.q)
+    price = exact_or_none(ref.tick, msg.p)
+    size = exact_or_none(ref.lot, msg.q)
     if price is None or size is None or price <= 0 or size <= 0:
         return False
     kind = EventKind.TRADE_SELL if msg.m else EventKind.TRADE_BUY
@@ -80,12 +79,12 @@ def parse_agg_trade(msg: AggTrade, ref: InstrumentRef, ts_local_ns: int, out: Ev
 def parse_mark_price(
     msg: MarkPriceUpdate, ref: InstrumentRef, ts_local_ns: int, out: EventBuffer
 ) -> bool:
-    """Append MARK_PRICE (rounded half-even to the tick) and FUNDING_RATE (1e-9 units) rows."""
-    mark = rounded_units(ref.tick, msg.p)
+    """Append MARK_PRICE (nearest tick, ties away from zero) and FUNDING_RATE (1e-9 units) rows."""
+    mark = nearest_or_none(ref.tick, msg.p)
     if mark is None or mark <= 0:
         return False
     ts = ms_to_ns(msg.E)
-    rate = rounded_units(FUNDING_GRID, msg.r) if msg.r else None
+    rate = nearest_or_none(FUNDING_GRID, msg.r) if msg.r else None
     last_flag = EventFlag.NONE if rate is not None else EventFlag.BATCH_END
     out.append(
         EventKind.MARK_PRICE, ref.instrument, ts, ts_local_ns, mark, venue=_VENUE, flags=last_flag

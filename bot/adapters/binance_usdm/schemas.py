@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.jsontypes import MS, Int64
+from bot.adapters.wire.schema import MS, Int64
 
 
 class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate"):

@@ -20,7 +20,6 @@ def classify_ws_error(code: int, message: str) -> AdapterError:
 
 import re  # noqa: E402 - the order-entry section of this file
 
-from bot.adapters.rest.entry import classify  # noqa: E402
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_REJECTS: dict[str, RejectReason] = {
@@ -69,6 +68,9 @@ def unwrap(code: str, message: str) -> tuple[str, str]:
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for a BingX ``{"code", "msg"}`` reply."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     code, message = unwrap(str(code), message)
     return classify(
         "bingx",

@@ -14,11 +14,12 @@ from bot.adapters.base import (
     EventBuffer,
     FrameError,
     InstrumentRef,
+    Reason,
     gunzip_frame,
 )
 from bot.adapters.bingx import book_sync, constants, parse, schemas
 from bot.adapters.bingx.errors import RetryableError, classify_ws_error
-from bot.adapters.bookfeed import MALFORMED_ERRORS, WsBookFeed
+from bot.adapters.wire.feed import MALFORMED_ERRORS, BookFeed, Resubscribe
 from bot.core.dtypes import VenueId
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ _PARSERS: dict[str, Parser] = {
 }
 
 
-class BingxFeed(WsBookFeed):
+class BingxFeed(BookFeed):
     """BingX swap public feed; ``streams`` are ``constants.STREAMS`` suffixes (one depth stream).
 
     BingX gzips every frame: the policy sets ``gzip_frames`` so the supervisor gunzips binary
@@ -49,17 +50,18 @@ class BingxFeed(WsBookFeed):
         state: np.ndarray,
         *,
         streams: Sequence[str] = constants.DEFAULT_STREAMS,
-        url: str = constants.WS_URL,
-        rest_base_url: str = constants.REST_URL,
+        ws_url: str = constants.WS_URL,
+        rest_url: str = constants.REST_URL,
         stale_after_s: float = constants.STALE_AFTER_S,
     ) -> None:
         policy = ConnectionPolicy(
-            rest_base_url=rest_base_url,
+            rest_base_url=rest_url,
             keepalive=constants.KEEPALIVE,
             stale_after_s=stale_after_s,
             gzip_frames=True,
         )
-        super().__init__(instruments, qty, state, policy, url)
+        recovery = Resubscribe(self.resubscribe_frames)
+        super().__init__(instruments, qty, state, policy, recovery, ws_url)
         depth = [s for s in streams if _is_depth(s)]
         unknown = [s for s in streams if s not in _PARSERS and not _is_depth(s)]
         if unknown or len(depth) > 1:
@@ -115,14 +117,14 @@ class BingxFeed(WsBookFeed):
         symbol, _, stream = frame.dataType.partition("@")
         ref = self.by_symbol.get(symbol)
         if ref is None:
-            self.count("unknown_instrument")
+            self.count(Reason.UNKNOWN_SYMBOL)
             return
         if _is_depth(stream):
             self._on_depth(ref, stream, frame, text, ts_local_ns, out)
             return
         parser = _PARSERS.get(stream)
         if parser is None:
-            self.count("unknown_channel")
+            self.count(Reason.UNKNOWN_CHANNEL)
             return
         self.run_parser(parser, frame.data, ref, ts_local_ns, out, f"bingx_{stream}", text)
 
@@ -130,23 +132,23 @@ class BingxFeed(WsBookFeed):
         self, ref: InstrumentRef, stream: str, frame: schemas.Frame, text: str | bytes,
         ts_local_ns: int, out: EventBuffer,
     ) -> None:  # fmt: skip
-        sync = self.sync[ref.instrument]
+        local = self.local[ref.spec.symbol]
         try:
             if stream == constants.INCREMENTAL_DEPTH:
                 data = schemas.INCR_DEPTH.decode(frame.data)
-                book_sync.on_incr_depth(self, sync, data, ts_local_ns, out)
+                book_sync.on_incr_depth(self, local, data, ts_local_ns, out)
             else:
                 depth = schemas.DEPTH.decode(frame.data)
-                book_sync.on_depth_snapshot(self, sync, depth, frame.ts, ts_local_ns, out)
+                book_sync.on_depth_snapshot(self, local, depth, frame.ts, ts_local_ns, out)
         except MALFORMED_ERRORS as e:
             self.malformed(f"bingx_depth_{type(e).__name__}", text)
-            self.invalidate(sync, "malformed", ts_local_ns, out)
+            self.invalidate(local, Reason.MALFORMED, ts_local_ns, out)
 
     def _on_reply(self, frame: schemas.Frame) -> None:
         if frame.code == 0:
             return
         error = classify_ws_error(frame.code, frame.msg)
-        self.count("venue_error")
+        self.count(Reason.VENUE_ERROR)
         level = logging.WARNING if isinstance(error, RetryableError) else logging.ERROR
         logger.log(level, "bingx request %s failed: %s", frame.id, error)
 

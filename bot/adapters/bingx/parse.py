@@ -15,7 +15,7 @@ import msgspec
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bingx import schemas
 from bot.adapters.bingx.constants import VENUE_LABEL
-from bot.adapters.rows import Row, append_rows, bbo_rows, mark_row, trade_row
+from bot.adapters.wire.rows import Row, append_rows, bbo_rows, mark_row, trade_row
 from bot.core.dtypes import EventKind, VenueId
 from bot.core.instruments import InstrumentSpec, parse_specs
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from bot.adapters.jsontypes import EMPTY_LEVELS, NULL, Int64
+from bot.adapters.wire.schema import EMPTY_LEVELS, NULL, Int64
 
 
 class Frame(msgspec.Struct, frozen=True):

@@ -10,36 +10,31 @@ grow (Bitget does not promise +1, so a lost update without ``pseq`` is caught by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.adapters.base import EventBuffer
 from bot.adapters.bitget import schemas
-from bot.adapters.bookfeed import BookSync
-from bot.adapters.pushfeed import apply_book_push
-
-if TYPE_CHECKING:
-    from bot.adapters.bitget.feed import BitgetFeed
+from bot.adapters.wire.feed import BookFeed
+from bot.adapters.wire.push import apply_book_push
 
 
 def on_books(
-    feed: BitgetFeed, sync: BookSync, action: str, data: schemas.BookData,
+    feed: BookFeed, local: int, action: str, data: schemas.BookData,
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
-    """Apply one ``books*`` data entry to ``sync``'s book, or invalidate it."""
+    """Apply one ``books*`` data entry to book ``local``, or invalidate it."""
 
     def sequence_ok() -> bool:
-        last = sync.last_seq
+        last = feed.last_seq(local)
         if last is None:
             return True
         if data.pseq is not None and data.pseq != last:
-            feed.gap(sync, ts_local_ns, out, expected=last, got=data.pseq)
+            feed.gap(local, ts_local_ns, out, expected=last, got=data.pseq)
             return False
         if data.pseq is None and data.seq is not None and data.seq <= last:
-            feed.gap(sync, ts_local_ns, out, expected=last + 1, got=data.seq)
+            feed.gap(local, ts_local_ns, out, expected=last + 1, got=data.seq)
             return False
         return True
 
     apply_book_push(
-        feed, sync, action, data, seq=data.seq, sequence_ok=sequence_ok,
+        feed, local, action, data, seq=data.seq, sequence_ok=sequence_ok,
         ts_local_ns=ts_local_ns, out=out,
     )  # fmt: skip

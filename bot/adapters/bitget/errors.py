@@ -18,7 +18,6 @@ def classify_ws_error(code: str, message: str) -> AdapterError:
 
 # --- order entry: Bitget v2 codes -> typed outcomes (PROTOCOLS.md 4.4-4.6) -------------------
 
-from bot.adapters.rest.entry import classify  # noqa: E402 - the order-entry section of this file
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_REJECTS: dict[str, RejectReason] = {
@@ -62,6 +61,9 @@ ORDER_RATE_LIMITED = frozenset({"429", "40007"})
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for a Bitget ``{"code", "msg"}`` reply."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     return classify(
         "bitget",
         str(code),

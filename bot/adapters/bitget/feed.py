@@ -10,7 +10,7 @@ import numpy as np
 from bot.adapters.base import ConnectionPolicy, InstrumentRef, Keepalive
 from bot.adapters.bitget import book_sync, constants, parse, schemas
 from bot.adapters.bitget.errors import classify_ws_error
-from bot.adapters.pushfeed import ChannelPushFeed
+from bot.adapters.wire.push import ChannelPushFeed
 from bot.core.dtypes import VenueId
 
 
@@ -42,22 +42,21 @@ class BitgetFeed(ChannelPushFeed):
         state: np.ndarray,
         *,
         channels: Sequence[str] = constants.DEFAULT_CHANNELS,
-        url: str = constants.WS_PUBLIC_URL,
-        rest_base_url: str = constants.REST_URL,
+        ws_url: str = constants.WS_PUBLIC_URL,
+        rest_url: str = constants.REST_URL,
         product_type: str = constants.PRODUCT_TYPE,
         keepalive: Keepalive = constants.KEEPALIVE,
         stale_after_s: float = constants.STALE_AFTER_S,
         session_s: float | None = constants.PROACTIVE_RECONNECT_S,
     ) -> None:
         policy = ConnectionPolicy(
-            rest_base_url=rest_base_url,
+            rest_base_url=rest_url,
             keepalive=keepalive,
             stale_after_s=stale_after_s,
             max_session_s=session_s,
         )
-        super().__init__(instruments, qty, state, policy, url)
         self.product_type = product_type
-        self.configure(channels)
+        super().__init__(instruments, qty, state, policy, ws_url, channels)
 
     def arg(self, channel: str, ref: InstrumentRef) -> dict[str, str]:
         """Return the subscription argument (Bitget needs the product type)."""

@@ -14,8 +14,7 @@ import msgspec
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bitget import schemas
 from bot.adapters.bitget.constants import VENUE_LABEL
-from bot.adapters.fixed import ms_to_ns, trade_id
-from bot.adapters.rows import (
+from bot.adapters.wire.rows import (
     TAKER_SIDES,
     Row,
     append_rows,
@@ -24,6 +23,7 @@ from bot.adapters.rows import (
     mark_row,
     trade_row,
 )
+from bot.adapters.wire.scalars import ms_to_ns, trade_id
 from bot.core.dtypes import EventKind, VenueId
 from bot.core.instruments import InstrumentSpec, parse_specs
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.jsontypes import EMPTY_LEVELS, NULL, Int64
+from bot.adapters.wire.schema import EMPTY_LEVELS, NULL, Int64
 
 
 class Arg(msgspec.Struct, frozen=True):

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from bot.adapters.base import EventBuffer
+from bot.adapters.base import EventBuffer, InstrumentRef, Reason
 from bot.adapters.bitmex import schemas
-from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync
-from bot.adapters.fixed import exact_units, iso_to_ns
-from bot.adapters.jsonscan import apply_rows
+from bot.adapters.wire.feed import MALFORMED_ERRORS, BookFeed
+from bot.adapters.wire.jsonscan import apply_rows
+from bot.adapters.wire.scalars import exact_units, iso_to_ns
 from bot.core.dtypes import EventFlag, EventKind, VenueId
-
-if TYPE_CHECKING:
-    from bot.adapters.bitmex.feed import BitmexFeed
 
 logger = logging.getLogger(__name__)
 
@@ -40,67 +36,67 @@ class BookMismatchError(ValueError):
 
 
 def on_l2(
-    feed: BitmexFeed, action: str, rows: Sequence[schemas.L2Row], filter_symbol: str | None,
-    ts_local_ns: int, out: EventBuffer,
+    feed: BookFeed, ids: Sequence[dict[int, int]], action: str, rows: Sequence[schemas.L2Row],
+    filter_symbol: str | None, ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
-    """Apply one ``orderBookL2`` frame to the books of the symbols it carries."""
+    """Apply one ``orderBookL2`` frame to the books of the symbols it carries.
+
+    ``ids[local]`` maps ``id * 2 + side`` to the price tick of every row in book ``local``.
+    """
     by_symbol: dict[str, list[schemas.L2Row]] = {}
     if filter_symbol is not None:
         by_symbol[filter_symbol] = []
     for row in rows:
         by_symbol.setdefault(row.symbol, []).append(row)
     for symbol, symbol_rows in by_symbol.items():
-        ref = feed.by_symbol.get(symbol)
-        if ref is not None:
-            _on_symbol(feed, feed.sync[ref.instrument], action, symbol_rows, ts_local_ns, out)
+        local = feed.local.get(symbol)
+        if local is not None:
+            _on_symbol(feed, local, ids[local], action, symbol_rows, ts_local_ns, out)
 
 
 def _on_symbol(
-    feed: BitmexFeed, sync: BookSync, action: str, rows: list[schemas.L2Row],
+    feed: BookFeed, local: int, ids: dict[int, int], action: str, rows: list[schemas.L2Row],
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
     snapshot = action == "partial"
-    if not snapshot and not sync.synced:
-        feed.drop_unsynced(sync, ts_local_ns)
+    if not snapshot and not feed.synced(local):
+        feed.drop_unsynced(local, ts_local_ns)
         return
-    inst = sync.ref.instrument
-    ids = feed.ids[inst]
+    ref = feed.refs[local]
+    inst = ref.instrument
     start = out.n
     try:
         if snapshot:
             ids.clear()
             out.append(_CLEAR, inst, 0, ts_local_ns, flags=_SNAPSHOT, venue=_VENUE)
         for row in rows:
-            _row(feed, sync, ids, action, row, ts_local_ns, out, _SNAPSHOT if snapshot else 0)
+            _row(ref, ids, action, row, ts_local_ns, out, _SNAPSHOT if snapshot else 0)
     except BookMismatchError as e:
         out.n = start
         feed.stats.gaps += 1
-        logger.warning("bitmex %s: %s; resyncing", sync.ref.spec.symbol, e)
-        feed.invalidate(sync, "unknown_id", ts_local_ns, out)
+        logger.warning("bitmex %s: %s; resyncing", ref.spec.symbol, e)
+        feed.invalidate(local, Reason.UNKNOWN_ID, ts_local_ns, out)
         return
     except MALFORMED_ERRORS as e:
         out.n = start
         feed.malformed(f"bitmex_l2_{type(e).__name__}", str(e))
-        feed.invalidate(sync, "malformed", ts_local_ns, out)
+        feed.invalidate(local, Reason.MALFORMED, ts_local_ns, out)
         return
     if out.n > start:
         out.rows["flags"][out.n - 1] |= _BATCH_END
     if apply_rows(feed.qty, feed.state, out.rows, start, out.n):
-        feed.count("level_refused")
-    feed.finish_book_message(
-        sync, snapshot=snapshot, checksum=None, ts_local_ns=ts_local_ns, out=out
-    )
+        feed.count(Reason.LEVEL_REFUSED)
+    feed.finish_book_message(local, snapshot=snapshot, ts_local_ns=ts_local_ns, out=out)
 
 
 def _row(
-    feed: BitmexFeed, sync: BookSync, ids: dict[int, int], action: str, row: schemas.L2Row,
+    ref: InstrumentRef, ids: dict[int, int], action: str, row: schemas.L2Row,
     ts_local_ns: int, out: EventBuffer, flags: int,
 ) -> None:  # fmt: skip
     side = _SIDES.get(row.side)
     if side is None:
         raise ValueError(f"unknown side {row.side!r}")
     key = row.id * 2 + side
-    ref = sync.ref
     if action in ("partial", "insert"):
         if key in ids:
             raise BookMismatchError(f"insert of id {row.id} ({row.side}) already in the book")

@@ -15,7 +15,6 @@ def classify_ws_error(status: int, message: str) -> AdapterError:
 
 # --- order entry: BitMEX error bodies -> typed outcomes (PROTOCOLS.md 6.4-6.7) ---------------
 
-from bot.adapters.rest.entry import classify  # noqa: E402 - the order-entry section of this file
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_KEYWORDS: tuple[tuple[str, RejectReason], ...] = (
@@ -46,6 +45,9 @@ ORDER_RATE_LIMITED = frozenset({"RateLimitError"})
 
 def order_error(name: str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for a BitMEX ``{"error": {"message", "name"}}`` body."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     return classify(
         "bitmex",
         name,

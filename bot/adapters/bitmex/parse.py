@@ -16,8 +16,7 @@ import msgspec
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bitmex import schemas
 from bot.adapters.bitmex.constants import VENUE_LABEL
-from bot.adapters.fixed import iso_to_ns
-from bot.adapters.rows import (
+from bot.adapters.wire.rows import (
     TAKER_SIDES,
     Row,
     append_rows,
@@ -26,6 +25,7 @@ from bot.adapters.rows import (
     mark_row,
     trade_row,
 )
+from bot.adapters.wire.scalars import iso_to_ns
 from bot.core.dtypes import EventKind, VenueId
 from bot.core.instruments import InstrumentSpec, parse_specs
 

@@ -1,7 +1,7 @@
 """msgspec structs for BitMEX WebSocket tables and the instrument REST response.
 
 BitMEX sends prices as JSON numbers; they decode to exact ``Decimal`` values (msgspec reads the
-digits, never a float), then convert to ticks in ``bot.adapters.fixed``.
+digits, never a float), then convert to ticks in ``bot.adapters.wire.scalars``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import msgspec
 
-from bot.adapters.jsontypes import NULL, Int64
+from bot.adapters.wire.schema import NULL, Int64
 
 
 class Frame(msgspec.Struct, frozen=True):

@@ -16,7 +16,6 @@ def classify_http(status: int, path: str) -> AdapterError:
 
 # --- order entry: Bybit v5 retCodes -> typed outcomes (PROTOCOLS.md 2.6-2.9) -----------------
 
-from bot.adapters.rest.entry import classify  # noqa: E402 - the order-entry section of this file
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_REJECTS: dict[str, RejectReason] = {
@@ -52,6 +51,9 @@ ORDER_RATE_LIMITED = frozenset({"10006", "10018", "10429"})
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for a Bybit ``{"retCode", "retMsg"}`` reply."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     return classify(
         "bybit",
         str(code),

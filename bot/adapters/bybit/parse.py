@@ -9,8 +9,7 @@ import msgspec
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bybit.constants import VENUE
 from bot.adapters.bybit.schemas import INSTRUMENTS_DECODER, Ticker, Trade
-from bot.adapters.common import rounded_units, units_or_none
-from bot.adapters.fixed import FUNDING_GRID
+from bot.adapters.wire.scalars import FUNDING_GRID, exact_or_none, nearest_or_none
 from bot.core.dtypes import EventFlag, EventKind, VenueId
 from bot.core.instruments import InstrumentError, InstrumentSpec, parse_specs
 
@@ -21,8 +20,8 @@ def parse_public_trade(
     trade: Trade, ref: InstrumentRef, ts_local_ns: int, out: EventBuffer
 ) -> bool:
     """Append one TRADE row (``S`` is the taker's side)."""
-    price = units_or_none(ref.tick, trade.p)
-    size = units_or_none(ref.lot, trade.v)
+    price = exact_or_none(ref.tick, trade.p)
+    size = exact_or_none(ref.lot, trade.v)
     if price is None or size is None or price <= 0 or size <= 0 or trade.S not in ("Buy", "Sell"):
         return False
     kind = EventKind.TRADE_BUY if trade.S == "Buy" else EventKind.TRADE_SELL
@@ -65,7 +64,7 @@ class TickerState:
         for text, name, grid in updates:
             if text is None:
                 continue
-            value = units_or_none(grid, text)
+            value = exact_or_none(grid, text)
             if value is None:
                 return False
             setattr(self, name, value)
@@ -75,12 +74,12 @@ class TickerState:
             rows.append((EventKind.BBO_BID, self.bid, self.bid_lot, 0))
             rows.append((EventKind.BBO_ASK, self.ask, self.ask_lot, 0))
         if msg.markPrice is not None:
-            mark = rounded_units(ref.tick, msg.markPrice)
+            mark = nearest_or_none(ref.tick, msg.markPrice)
             if mark is None or mark <= 0:
                 return False
             rows.append((EventKind.MARK_PRICE, mark, 0, 0))
         if msg.fundingRate:
-            rate = rounded_units(FUNDING_GRID, msg.fundingRate)
+            rate = nearest_or_none(FUNDING_GRID, msg.fundingRate)
             if rate is None:
                 return False
             rows.append((EventKind.FUNDING_RATE, 0, 0, rate))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.jsontypes import MS, Int64
+from bot.adapters.wire.schema import MS, Int64
 
 
 class Frame(msgspec.Struct):

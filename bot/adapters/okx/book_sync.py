@@ -10,31 +10,26 @@ book. A checksum of 0 (OKX stops sending them on 2026-06-23) is not verified.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.adapters.base import EventBuffer
-from bot.adapters.bookfeed import BookSync
 from bot.adapters.okx import schemas
-from bot.adapters.pushfeed import apply_book_push
-
-if TYPE_CHECKING:
-    from bot.adapters.okx.feed import OkxFeed
+from bot.adapters.wire.feed import BookFeed
+from bot.adapters.wire.push import apply_book_push
 
 
 def on_books(
-    feed: OkxFeed, sync: BookSync, action: str, data: schemas.BookData,
+    feed: BookFeed, local: int, action: str, data: schemas.BookData,
     ts_local_ns: int, out: EventBuffer,
 ) -> None:  # fmt: skip
-    """Apply one ``books`` data entry to ``sync``'s book, or invalidate it."""
+    """Apply one ``books`` data entry to book ``local``, or invalidate it."""
 
     def sequence_ok() -> bool:
-        last, prev = sync.last_seq, data.prevSeqId
+        last, prev = feed.last_seq(local), data.prevSeqId
         if prev is None or last is None or prev == last:
             return True
-        feed.gap(sync, ts_local_ns, out, expected=last, got=prev)
+        feed.gap(local, ts_local_ns, out, expected=last, got=prev)
         return False
 
     apply_book_push(
-        feed, sync, action, data, seq=data.seqId, sequence_ok=sequence_ok,
+        feed, local, action, data, seq=data.seqId, sequence_ok=sequence_ok,
         ts_local_ns=ts_local_ns, out=out,
     )  # fmt: skip

@@ -20,7 +20,6 @@ def classify_ws_error(code: str, message: str) -> AdapterError:
 
 # --- order entry: OKX v5 codes / sCodes -> typed outcomes (PROTOCOLS.md 3.5-3.8) -------------
 
-from bot.adapters.rest.entry import classify  # noqa: E402 - the order-entry section of this file
 from bot.adapters.trading import RejectReason  # noqa: E402
 
 ORDER_REJECTS: dict[str, RejectReason] = {
@@ -60,6 +59,9 @@ ORDER_RATE_LIMITED = frozenset({"50011", "50061"})
 
 def order_error(code: int | str, message: str, retry_after_s: float | None = None) -> AdapterError:
     """Return the typed error for an OKX ``code`` (or per-order ``sCode``) and message."""
+    # Imported here: the REST client (aiohttp) must not load with the market-data feeds.
+    from bot.adapters.rest.entry import classify
+
     return classify(
         "okx",
         str(code),

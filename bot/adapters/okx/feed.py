@@ -10,7 +10,7 @@ import numpy as np
 from bot.adapters.base import ConnectionPolicy, InstrumentRef, Keepalive
 from bot.adapters.okx import book_sync, constants, parse, schemas
 from bot.adapters.okx.errors import classify_ws_error
-from bot.adapters.pushfeed import ChannelPushFeed
+from bot.adapters.wire.push import ChannelPushFeed
 from bot.core.dtypes import VenueId
 
 
@@ -50,16 +50,15 @@ class OkxFeed(ChannelPushFeed):
         state: np.ndarray,
         *,
         channels: Sequence[str] = constants.DEFAULT_CHANNELS,
-        url: str = constants.WS_PUBLIC_URL,
-        rest_base_url: str = constants.REST_URL,
+        ws_url: str = constants.WS_PUBLIC_URL,
+        rest_url: str = constants.REST_URL,
         keepalive: Keepalive = constants.KEEPALIVE,
         stale_after_s: float = constants.STALE_AFTER_S,
     ) -> None:
         policy = ConnectionPolicy(
-            rest_base_url=rest_base_url, keepalive=keepalive, stale_after_s=stale_after_s
+            rest_base_url=rest_url, keepalive=keepalive, stale_after_s=stale_after_s
         )
-        super().__init__(instruments, qty, state, policy, url)
-        self.configure(channels)
+        super().__init__(instruments, qty, state, policy, ws_url, channels)
         self.reconnect_requested = False
         """Set when OKX announces a service upgrade (notice 64008): reconnect proactively."""
 

@@ -3,7 +3,7 @@
 Each ``parse_okx_*`` takes the raw JSON of a push's ``data`` array, appends event rows for one
 instrument and returns how many; on bad input it raises (``ValueError`` or a msgspec error) and
 appends nothing. Book levels are not parsed here: ``bot.adapters.okx.book_sync`` scans them
-straight into the book (see ``bot.adapters.levels``).
+straight into the book (see ``bot.adapters.wire.levels``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from decimal import Decimal
 import msgspec
 
 from bot.adapters.base import EventBuffer, InstrumentRef
-from bot.adapters.fixed import ms_to_ns, trade_id
 from bot.adapters.okx import schemas
 from bot.adapters.okx.constants import VENUE_LABEL
-from bot.adapters.rows import (
+from bot.adapters.wire.rows import (
     TAKER_SIDES,
     Row,
     append_rows,
@@ -25,6 +24,7 @@ from bot.adapters.rows import (
     mark_row,
     trade_row,
 )
+from bot.adapters.wire.scalars import ms_to_ns, trade_id
 from bot.core.dtypes import EventKind, VenueId
 from bot.core.instruments import InstrumentSpec, parse_specs
 
@@ -64,7 +64,7 @@ def parse_okx_bbo(data: Json, ref: InstrumentRef, ts_local_ns: int, out: EventBu
 
 
 def parse_okx_mark_price(data: Json, ref: InstrumentRef, ts_local_ns: int, out: EventBuffer) -> int:
-    """Append MARK_PRICE rows (nearest tick, see ``bot.adapters.rows.mark_row``)."""
+    """Append MARK_PRICE rows (nearest tick, see ``bot.adapters.wire.rows.mark_row``)."""
     rows = [mark_row(ref, ms_to_ns(m.ts), m.markPx) for m in schemas.MARK_PRICES.decode(data)]
     return append_rows(rows, ref, _VENUE, ts_local_ns, out)
 

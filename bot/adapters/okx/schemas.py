@@ -1,14 +1,14 @@
 """msgspec structs for OKX v5 public WebSocket frames and the instruments REST response.
 
-Level arrays stay ``msgspec.Raw`` (scanned in numba by ``bot.adapters.levels``); decimal values
-stay strings until ``bot.adapters.fixed`` converts them exactly. Unknown fields are ignored.
+Level arrays stay ``msgspec.Raw`` (scanned in numba by ``bot.adapters.wire.levels``); decimal values
+stay strings until ``bot.adapters.wire.scalars`` converts them exactly. Unknown fields are ignored.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from bot.adapters.jsontypes import EMPTY_LEVELS, Int64
+from bot.adapters.wire.schema import EMPTY_LEVELS, Int64
 
 
 class Arg(msgspec.Struct, frozen=True):

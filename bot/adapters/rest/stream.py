@@ -3,8 +3,10 @@
 A venue subclass says where to connect (``_url``: a listen-key URL or a private endpoint), how
 to log in and subscribe (``_handshake``), what its application-level ping is (``_ping_frame``)
 and how to turn one frame into reports (``_parse``, a pure function tested on real pushes).
-Iteration ends when the connection is lost; the router reconciles, then iterates again, which
-reconnects. Protocol-level pings are answered by aiohttp.
+Each session first yields ``StreamConnected`` (logged in and subscribed), on which the router
+reconciles with REST, so nothing between two sessions is lost. Iteration ends when the
+connection is lost; the router iterates again, which reconnects. Protocol-level pings are
+answered by aiohttp.
 
 A frame ``_parse`` cannot read (not JSON, a field missing or of the wrong type, a number that
 is not a decimal: ``check_report``) is counted in ``malformed``, logged, and ends the
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,7 +31,7 @@ import orjson
 from bot.adapters.errors import FatalError, RetryableError
 from bot.adapters.rest.entry import check_report
 from bot.adapters.rest.session import RestSession
-from bot.adapters.trading import FillReport, OrderReport
+from bot.adapters.trading import FillReport, OrderReport, StreamConnected
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +122,9 @@ class WsUserStream:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str(frame)
 
-    async def reports(self) -> AsyncIterator[Report]:
-        """Yield the venue's order updates and fills until the connection is lost."""
+    async def reports(self) -> AsyncIterator[Report | StreamConnected]:
+        """Yield ``StreamConnected`` once logged in and subscribed, then the venue's order
+        updates and fills until the connection is lost (the router reconciles on the first)."""
         if self._closed:
             raise FatalError(f"{self.venue_name} user stream is closed")
         url = await self._url()
@@ -138,6 +142,7 @@ class WsUserStream:
         try:
             await self._handshake(ws)
             await self._on_connected()
+            yield StreamConnected(time.monotonic_ns())
             frame = self._ping_frame()
             if frame is not None:
                 pinger = asyncio.create_task(self._pinger(ws, frame))

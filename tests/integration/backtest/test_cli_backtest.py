@@ -26,7 +26,7 @@ def test_backtest_json_and_report(
     out_dir = tmp_path / "report"
     code, out, err = _backtest(
         capsys, "--config", str(example_config), "--data", str(market), "--out", str(out_dir),
-        "--json",
+        "--json", "--png",
     )  # fmt: skip
     assert code == 0, err
     stats = json.loads(out)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.fixed import exact_units, iso_to_ns, ms_to_ns, nearest_units, trade_id
+from bot.adapters.wire.scalars import exact_units, iso_to_ns, ms_to_ns, nearest_units, trade_id
 from bot.core.ticks import INT64_MAX, DecimalFormatError, Grid, OffGridError
 
 GRIDS = st.sampled_from(["0.1", "0.5", "0.001", "0.00000001", "1", "100", "0.25", "1e-9"])

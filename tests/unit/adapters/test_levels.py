@@ -1,4 +1,4 @@
-"""The numba level scanner and checksum kernels against plain-Python oracles."""
+"""The one level scanner and the checksum kernel against plain-Python oracles."""
 
 from __future__ import annotations
 
@@ -10,21 +10,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters import levels
-from bot.core.book import Book
+from bot.adapters.base import InstrumentRef
+from bot.adapters.wire import checksum, levels
+from bot.adapters.wire.layout import SY_PX_FMT, SY_SZ_FMT
+from bot.adapters.wire.tables import new_sync_table
+from bot.core.book import Book, new_books
 from bot.core.dtypes import EVENT_DTYPE
+from bot.core.instruments import InstrumentSpec
 from bot.core.ticks import POW10, Grid, ParseStatus
 
 
 def scan(text: bytes, tick: str = "0.1", lot: str = "0.001"):
+    """Scan one side through ``book_sides`` (the other side empty) into a fresh book."""
+    spec = InstrumentSpec(venue="okx", symbol="X", tick_size=tick, lot_size=lot)
+    table = new_sync_table([InstrumentRef.of(0, spec)])
     buf = np.frombuffer(text, dtype=np.uint8)
-    rows = np.zeros(len(text) // 5 + 1, dtype=EVENT_DTYPE)
-    obs = levels.new_observations()
-    t, q = Grid.parse(tick), Grid.parse(lot)
-    grids = (t.mantissa, t.exponent, q.mantissa, q.exponent)
-    n, status = levels.scan_levels(
-        buf, 0, len(buf), rows, 0, 1, 0, 3, 7, 11, 12, 13, *grids, POW10, obs
-    )
+    empty = np.frombuffer(b"[]", dtype=np.uint8)
+    rows = np.zeros(levels.rows_needed(len(text)), dtype=EVENT_DTYPE)
+    obs = checksum.new_observations()
+    qty, state = new_books(1)
+    n, status, _ = levels.book_sides(
+        buf, 0, len(buf), empty, 0, 2, False, 0, 3, table, 0, 11, 12, 13, rows, 0, qty, state,
+        obs, True,
+    )  # fmt: skip
     return [(int(r["price_tick"]), int(r["qty_lot"])) for r in rows[:n]], int(status), obs
 
 
@@ -42,12 +50,13 @@ def test_scan_reads_strings_numbers_and_extra_fields():
         (b'[["-1","1"]]', ParseStatus.NEGATIVE),
         (b'[["1e999","1"]]', ParseStatus.OVERFLOW),
         (b'[["nan","1"]]', ParseStatus.BAD_CHAR),
-        (b'[["1"]]', levels.SCAN_SYNTAX),
-        (b'[["1","2"]', levels.SCAN_SYNTAX),
-        (b'[["1","2"]] x', levels.SCAN_SYNTAX),
-        (b'[["1\\"","2"]]', levels.SCAN_SYNTAX),
-        (b"{}", levels.SCAN_SYNTAX),
-        (b"", levels.SCAN_SYNTAX),
+        (b'[["0","1"]]', levels.ZERO_PRICE),
+        (b'[["1"]]', levels.SYNTAX),
+        (b'[["1","2"]', levels.SYNTAX),
+        (b'[["1","2"]] x', levels.SYNTAX),
+        (b'[["1\\"","2"]]', levels.SYNTAX),
+        (b"{}", levels.SYNTAX),
+        (b"", levels.SYNTAX),
     ],
 )
 def test_scan_rejects_bad_levels(text, status):
@@ -66,12 +75,12 @@ decimals = st.builds(lambda units, exp: (units, exp), st.integers(0, 10**12), st
 def test_format_units_matches_decimal(units, grid, fmt):
     g = Grid.parse(grid)
     out = np.zeros(64, dtype=np.uint8)
-    end = levels.format_units(units, g.mantissa, g.exponent, fmt, POW10, out, 0)
+    end = checksum.format_units(units, g.mantissa, g.exponent, fmt, POW10, out, 0)
     text = bytes(out[:end]).decode()
     value = Decimal(units) * Decimal(grid)
     assert Decimal(text) == value
     frac = text.partition(".")[2]
-    if fmt == levels.FMT_CANONICAL:
+    if fmt == checksum.FMT_CANONICAL:
         assert not frac.endswith("0")
         assert "." not in text or frac
     elif len(format(value.normalize(), "f").partition(".")[2]) <= fmt:
@@ -82,7 +91,7 @@ def test_format_units_matches_decimal(units, grid, fmt):
 @given(st.binary(max_size=300))
 def test_crc32_matches_zlib(data):
     buf = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(0, dtype=np.uint8)
-    assert levels.crc32(buf, len(data), levels.CRC_TABLE) == zlib.crc32(data)
+    assert checksum.crc32(buf, len(data), checksum.CRC_TABLE) == zlib.crc32(data)
 
 
 @settings(max_examples=100, deadline=None)
@@ -108,22 +117,21 @@ def test_book_checksum_matches_the_venue_definition(bids, asks):
                           format((Decimal(sz) * Decimal("0.0001")).normalize(), "f")]  # fmt: skip
     crc = zlib.crc32(":".join(parts).encode())
     expected = crc - (1 << 32) if crc >= 1 << 31 else crc
-    scratch = np.zeros((2, 25), dtype=np.int64), np.zeros((2, 25), dtype=np.int64)
-    text = np.zeros(levels.CHECKSUM_BUFFER, dtype=np.uint8)
-    actual = levels.book_checksum(book.qty, book.state, 0, tick.mantissa, tick.exponent,
-                                  lot.mantissa, lot.exponent, levels.FMT_CANONICAL,
-                                  levels.FMT_CANONICAL, POW10, levels.CRC_TABLE,
-                                  scratch[0], scratch[1], text)  # fmt: skip
+    spec = InstrumentSpec(venue="okx", symbol="X", tick_size=tick.text, lot_size=lot.text)
+    table = new_sync_table([InstrumentRef.of(0, spec)])
+    table[0, SY_PX_FMT] = checksum.FMT_CANONICAL
+    table[0, SY_SZ_FMT] = checksum.FMT_CANONICAL
+    actual = checksum.book_checksum(book.qty, book.state, table, 0, checksum.new_scratch())
     assert actual == expected
 
 
 def test_format_is_learnt_from_the_wire():
     _, _, canonical = scan(b'[["30244","0.08"],["30243.5","1.44679"]]')
-    assert levels.learn_format(canonical, px=True) == levels.FMT_CANONICAL
-    assert levels.learn_format(canonical, px=False) == levels.FMT_CANONICAL
+    assert checksum.learn_format(canonical, px=True) == checksum.FMT_CANONICAL
+    assert checksum.learn_format(canonical, px=False) == checksum.FMT_CANONICAL
     _, _, fixed = scan(b'[["9.970","67"],["10.001","5"]]', tick="0.001", lot="1")
-    assert levels.learn_format(fixed, px=True) == 3
-    assert levels.format_holds(fixed, True, 3)
-    assert not levels.format_holds(fixed, True, levels.FMT_CANONICAL)
+    assert checksum.learn_format(fixed, px=True) == 3
+    assert checksum.format_holds(fixed, True, 3)
+    assert not checksum.format_holds(fixed, True, checksum.FMT_CANONICAL)
     _, _, mixed = scan(b'[["9.970","67"],["10.01","5"]]', tick="0.001", lot="1")
-    assert levels.learn_format(mixed, px=True) == levels.FMT_UNKNOWN
+    assert checksum.learn_format(mixed, px=True) == checksum.FMT_UNKNOWN

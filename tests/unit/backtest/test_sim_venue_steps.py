@@ -94,3 +94,65 @@ def test_measured_latencies_are_used_in_turn_and_never_reorder() -> None:
     acks = v.responses_until(10_000)
     assert list(acks["client_order_id"]) == [1, 2, 3]
     assert list(acks["ts_ns"]) == [3600, 3600, 3600]
+
+
+IOC_FLAG = 4
+UNKNOWN_TRADE = EventKind.TRADE_UNKNOWN
+
+
+def _fills_of(v: SimVenue, coid: int) -> int:
+    rows = v.fill_rows()
+    return int(rows["qty_lot"][rows["client_order_id"] == coid].sum())
+
+
+def test_own_taking_consumes_the_level_until_the_feed_updates_it() -> None:
+    v = _venue()
+    for row in events([(0, BID, 100, 10), (0, ASK, 101, 3), (0, ASK, 102, 50)]):
+        v.market_event(row)
+    ioc = {"action": NEW, "side": 1, "inst": 0, "price_tick": 101, "flags": IOC_FLAG}
+    v.send(now_ns=100, client_order_id=1, qty_lot=3, **ioc)
+    v.send(now_ns=200, client_order_id=2, qty_lot=3, **ioc)
+    v.process_until(5000)
+    assert _fills_of(v, 1) == 3
+    assert _fills_of(v, 2) == 0  # the 3 lots at 101 were ours already: nothing left to take
+    v.market_event(events([(6000, ASK, 101, 3)])[0])  # the feed restates the level
+    v.send(now_ns=6000, client_order_id=3, qty_lot=3, **ioc)
+    v.process_until(8000)
+    assert _fills_of(v, 3) == 3
+
+
+@pytest.mark.parametrize(
+    ("trade_px", "side", "order_px", "filled"),
+    [
+        (101, -1, 101, 2),  # at the best ask: a buyer took, our ask at 101 is reached
+        (100, 1, 100, 2),  # at the best bid: a seller, our bid at 100 is reached
+        (101, 1, 100, 0),  # a buy never fills a bid
+        (100, -1, 101, 0),  # a sell never fills an ask
+    ],
+)
+def test_unknown_side_trade_advances_queues_by_its_price(
+    trade_px: int, side: int, order_px: int, filled: int
+) -> None:
+    v = _venue()
+    for row in events([(0, BID, 100, 5), (0, ASK, 101, 5)]):
+        v.market_event(row)
+    v.send(now_ns=0, action=NEW, side=side, inst=0, client_order_id=9, price_tick=order_px,
+           qty_lot=2)  # fmt: skip
+    v.process_until(1000)  # rests behind 5 lots
+    v.market_event(events([(2000, UNKNOWN_TRADE, trade_px, 7)])[0])
+    assert _fills_of(v, 9) == filled
+
+
+def test_unknown_side_trade_inside_the_spread_takes_the_side_of_the_mid() -> None:
+    v = _venue()
+    for row in events([(0, BID, 100, 5), (0, ASK, 110, 5)]):
+        v.market_event(row)
+    v.send(now_ns=0, action=NEW, side=-1, inst=0, client_order_id=1, price_tick=107, qty_lot=1)
+    v.send(now_ns=0, action=NEW, side=1, inst=0, client_order_id=2, price_tick=103, qty_lot=1)
+    v.process_until(1000)  # both inside the spread, first in their queues
+    v.market_event(events([(2000, UNKNOWN_TRADE, 105, 1)])[0])  # at the mid: no side
+    assert (_fills_of(v, 1), _fills_of(v, 2)) == (0, 0)
+    v.market_event(events([(3000, UNKNOWN_TRADE, 107, 1)])[0])  # above the mid: a buy
+    assert (_fills_of(v, 1), _fills_of(v, 2)) == (1, 0)
+    v.market_event(events([(4000, UNKNOWN_TRADE, 103, 1)])[0])  # below the mid: a sell
+    assert (_fills_of(v, 1), _fills_of(v, 2)) == (1, 1)

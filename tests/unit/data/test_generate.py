@@ -130,6 +130,23 @@ def test_file_header_names_the_instrument_and_parameters(tmp_path: Path):
     assert opened.events["price_tick"][1] == pytest.approx(300_000, abs=5)
 
 
+def _trade_edge(ev: np.ndarray, ahead: int = 20) -> float:
+    """Mean of (trade sign) x (price move over the next ``ahead`` trades), in ticks."""
+    trades = ev[(ev["kind"] == EventKind.TRADE_BUY) | (ev["kind"] == EventKind.TRADE_SELL)]
+    sign = np.where(trades["kind"] == EventKind.TRADE_BUY, 1.0, -1.0)
+    px = trades["price_tick"].astype(float)
+    return float(np.mean(sign[:-ahead] * (px[ahead:] - px[:-ahead])))
+
+
+def test_informed_trades_predict_the_next_move():
+    plain = _trade_edge(generate_events(SMALL, seed=5))
+    informed = _trade_edge(
+        generate_events(replace(SMALL, informed_share=0.3, informed_impact_bps=0.2), seed=5)
+    )
+    assert informed > 0.0
+    assert informed > 3 * max(plain, 0.1)  # what makers meet: flow that knows where it goes
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -138,6 +155,8 @@ def test_file_header_names_the_instrument_and_parameters(tmp_path: Path):
         {"price": "60000.05"},
         {"levels": 0},
         {"venue": "nowhere"},
+        {"informed_share": 1.5},
+        {"informed_impact_bps": -1.0},
     ],
 )
 def test_invalid_parameters_are_refused(bad: dict[str, object]):

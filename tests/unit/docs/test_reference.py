@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bot import reference
 from bot.cli import build_parser
@@ -49,3 +50,25 @@ def test_write_pages_writes_each_page(tmp_path) -> None:
     written = reference.write_pages(tmp_path)
     assert sorted(p.name for p in written) == sorted(reference.PAGES)
     assert all(p.read_text().startswith("<!-- Generated") for p in written)
+
+
+def test_committed_reference_pages_are_fresh(tmp_path) -> None:
+    """``docs/reference`` is what ``make docs`` writes now: regenerate it after a change."""
+    committed = Path(__file__).resolve().parents[3] / "docs" / "reference"
+    for path in reference.write_pages(tmp_path):
+        old = (committed / path.name).read_text(encoding="utf-8")
+        assert old == path.read_text(encoding="utf-8"), f"{path.name} is stale: run make docs"
+
+
+def test_alerts_page_lists_every_alert_of_the_chart_with_its_runbook() -> None:
+    rules = reference.chart_alerts()
+    page = reference.alerts_markdown(rules)
+    runbook = (Path(__file__).resolve().parents[3] / "docs" / reference.RUNBOOK_PAGE).read_text()
+    assert len(rules) >= 8
+    for rule in rules:
+        name = rule["alert"]
+        assert f"## {name}\n" in page
+        assert f"../{reference.RUNBOOK_PAGE}#{name.lower()}" in page
+        assert rule["expr"].strip() in page
+        # the runbook has a section headed by the alert's name (the anchor links to it)
+        assert f"### {name}\n" in runbook, f"docs/{reference.RUNBOOK_PAGE} lacks ### {name}"

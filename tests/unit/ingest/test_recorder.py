@@ -19,12 +19,13 @@ from bot.ingest.capture import (
     CaptureError,
     ReplayStats,
     capture_files,
+    header,
     read_capture,
     read_header,
     replay_capture,
     write_capture,
 )
-from bot.ingest.recorder import CaptureRecorder, CaptureWriter, header
+from bot.ingest.recorder import CaptureRecorder, CaptureWriter
 from tests.support import binance as bn
 from tests.support.asyncutil import eventually
 
@@ -224,3 +225,33 @@ def test_write_capture_rejects_unknown_channels(tmp_path: Path) -> None:
             instruments=[],
             lines=[("udp", "/", "x")],
         )
+
+
+async def test_cancel_before_the_disk_thread_took_the_batch_keeps_it(tmp_path: Path) -> None:
+    """SIGTERM while a batch is still queued for the disk thread (the thread is busy): the
+    cancelled await must not cancel that batch; it is written, in order, before the rest."""
+    writer = CaptureWriter(tmp_path, HEAD)
+    rec = CaptureRecorder(writer, flush_period_s=0.01)
+    busy = threading.Event()
+    release = threading.Event()
+
+    def occupy() -> None:
+        busy.set()
+        release.wait(10.0)
+
+    rec._disk.submit(occupy)  # the one disk thread is busy: the next batch waits in its queue
+    await asyncio.to_thread(busy.wait)
+    task = asyncio.create_task(rec.run())
+    frames = bn.lines("depth_diff", "AKROUSDT")
+    for k, f in enumerate(frames[:50]):
+        rec.ws("/public/stream", f, k)
+    await eventually(lambda: rec._inflight is not None, 10.0, "the first batch was submitted")
+    assert rec._inflight is not None
+    assert not rec._inflight.running()
+    for k, f in enumerate(frames[50:]):
+        rec.ws("/public/stream", f, 50 + k)
+    task.cancel()
+    threading.Timer(0.2, release.set).start()  # the shutdown waits for the thread to be free
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [ln.msg for ln in read_capture(tmp_path)] == frames

@@ -96,11 +96,23 @@ async def test_the_task_gauge_follows_the_tasks_on_the_loop() -> None:
     stop = asyncio.Event()
     try:
         await eventually(lambda: m.ASYNCIO_TASKS._value.get() > 0, 10.0, "first beat")
-        before = m.ASYNCIO_TASKS._value.get()
+        # compare with the loop's real task count, not a count read before: a task a previous
+        # test left on the shared loop may end meanwhile (the gauge must follow that too)
         extra = [asyncio.create_task(stop.wait()) for _ in range(5)]
-        await eventually(lambda: m.ASYNCIO_TASKS._value.get() == before + 5, 10.0, "5 more")
+        with_extra = 0
+
+        def counts_extra() -> bool:
+            nonlocal with_extra
+            with_extra = len(asyncio.all_tasks())
+            return m.ASYNCIO_TASKS._value.get() == with_extra >= len(extra) + 2  # + test, beat
+
+        await eventually(counts_extra, 10.0, "the 5 new tasks counted")
         stop.set()
         await asyncio.gather(*extra)
-        await eventually(lambda: m.ASYNCIO_TASKS._value.get() == before, 10.0, "back down")
+        await eventually(
+            lambda: m.ASYNCIO_TASKS._value.get() == len(asyncio.all_tasks()) <= with_extra - 5,
+            10.0,
+            "the 5 ended tasks uncounted",
+        )
     finally:
         beat.cancel()

@@ -102,6 +102,20 @@ def test_one_sided_at_max_inventory() -> None:
     assert bid > 0
 
 
+def test_stops_quoting_a_side_one_fill_short_of_the_bound() -> None:
+    # 3-lot quotes, 8 long of a 10-lot bound: a bid fill would reach 11, so no bid; the ask
+    # (which brings it to 5) stays. Mirrored when short.
+    bid, ask, _ = _quotes(_state(qty_lot=3, max_inventory_lot=10), 8)
+    assert bid == 0
+    assert ask > 0
+    bid, ask, _ = _quotes(_state(qty_lot=3, max_inventory_lot=10), -8)
+    assert ask == 0
+    assert bid > 0
+    bid, ask, _ = _quotes(_state(qty_lot=3, max_inventory_lot=10), 7)  # 10 is allowed
+    assert bid > 0
+    assert ask > 0
+
+
 def test_requote_threshold_keeps_quotes_within_it() -> None:
     s = _state(requote_ticks=2)
     first = news(s.decide(T0))

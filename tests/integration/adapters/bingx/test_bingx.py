@@ -100,7 +100,7 @@ def test_incremental_depth_applies_the_documented_update():
     upd = _docs_update()
     run(feed, [_snapshot_for_docs_update(), gz("docs_current_ws_incrDepth_update_example.json")])
     book = book_of(feed)
-    assert feed.sync[0].last_seq == upd["lastUpdateId"]
+    assert feed.last_seq(0) == upd["lastUpdateId"]
     deleted = sum(1 for _, q in upd["bids"] if float(q) == 0)
     assert book.counters()["bid_levels"] == len(upd["bids"]) - deleted + 1
     assert book.levels(0, 1) == [(1217066, 168741)]

@@ -9,7 +9,7 @@ import orjson
 from bot.adapters.base import InstrumentRef
 from bot.adapters.bitmex import BitmexFeed
 from bot.adapters.bitmex.parse import parse_bitmex_instruments
-from bot.adapters.fixed import iso_to_ns
+from bot.adapters.wire.scalars import iso_to_ns
 from bot.core.book import new_books
 from bot.core.dtypes import EventKind
 from bot.core.instruments import InstrumentSpec

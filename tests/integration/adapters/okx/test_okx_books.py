@@ -171,7 +171,7 @@ def test_heartbeat_and_sequence_reset_are_accepted():
     run(feed, [*frames, json.dumps(heartbeat), json.dumps(reset), json.dumps(after_reset)])
     assert feed.stats.gaps == 0
     assert feed.state[0, ST_VALID] == 1
-    assert feed.sync[0].last_seq == 9
+    assert feed.last_seq(0) == 9
 
 
 def test_crossed_update_invalidates():

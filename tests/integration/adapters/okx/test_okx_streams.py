@@ -73,7 +73,7 @@ def test_tardis_swap_frames():
     assert (bbo[-4]["price_tick"], bbo[-4]["qty_lot"]) == (386323, 990)  # bbo-tbt bid
     assert by_kind[EventKind.TRADE_BUY]["price_tick"] == 489385
     # REN books-l2-tbt and the WNCG-USDT index are not subscribed; open-interest is not parsed
-    assert feed.stats.by_reason == {"unknown_channel": 1, "unknown_instrument": 2}
+    assert feed.stats.by_reason == {"unknown_channel": 1, "unknown_symbol": 2}
     assert feed.stats.malformed == 0
 
 

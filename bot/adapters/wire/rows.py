@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.adapters.base import EventBuffer, InstrumentRef
-from bot.adapters.fixed import FUNDING_GRID, exact_units, nearest_units
+from bot.adapters.wire.scalars import FUNDING_GRID, exact_units, nearest_units
 from bot.core.dtypes import EventFlag, EventKind
 
 Row = tuple[int, int, int, int, int]

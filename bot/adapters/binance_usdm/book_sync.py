@@ -1,4 +1,4 @@
-"""Binance USD-M book sync: one numba kernel from depthUpdate frame bytes to an updated book.
+"""Binance USD-M book sync: numba kernels from depthUpdate frames and REST snapshots to the book.
 
 The venue's rules (docs/venues.md, Binance): buffer diffs, fetch a REST snapshot, drop diffs with
 ``u < lastUpdateId``, the first applied diff must have ``U <= lastUpdateId <= u``, and every later
@@ -6,7 +6,11 @@ diff must have ``pu`` equal to the previous diff's ``u``. ``depth_update`` does 
 frame without a Python object per level: it scans the JSON, checks the sequence, converts every
 ``[price, size]`` with ``parse_units`` into event rows (``EventBuffer`` memory), applies them to
 the book and checks the book for crossing. The per-instrument sync state lives in the ``sync``
-table (columns ``SY_*``), so the kernel needs no Python state.
+table (``bot.adapters.wire.layout`` plus ``SY_SNAP_ID``), so the kernel needs no Python state.
+
+``depth_snapshot`` reads ``lastUpdateId``, ``bids`` and ``asks`` straight from a REST response,
+writes a BOOK_CLEAR row plus SNAPSHOT|FROM_REST level rows, applies them and moves the
+instrument to ``PHASE_FIRST``; the feed then replays the diffs it buffered meanwhile.
 """
 
 from __future__ import annotations
@@ -16,43 +20,52 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from bot.adapters.jsonscan import (
+from bot.adapters.wire.jsonscan import (
     apply_level_rows,
     bytes_equal,
     mark_batch_end,
     member_key,
-    ms_to_ns,
     parse_int,
-    parse_levels_at,
     skip_ws,
     string_end,
     value_end,
 )
-from bot.core.book import ST_LAST_TS, check_book
-from bot.core.ticks import POW10
+from bot.adapters.wire.layout import (
+    N_COMMON,
+    PHASE_FIRST,
+    PHASE_SYNCED,
+    PHASE_WAIT,
+    SY_HAS_SEQ,
+    SY_INST,
+    SY_LAST_SEQ,
+    SY_LOT_E,
+    SY_LOT_M,
+    SY_PHASE,
+    SY_TICK_E,
+    SY_TICK_M,
+)
+from bot.adapters.wire.levels import FULL as LEVELS_FULL
+from bot.adapters.wire.levels import OK as LEVELS_OK
+from bot.adapters.wire.levels import book_sides, scan_levels
+from bot.adapters.wire.scalars import kernel_ms_to_ns
+from bot.adapters.wire.tables import symbol_row
+from bot.core.book import check_book
+from bot.core.codes import (
+    BOOK_ASK,
+    BOOK_BID,
+    CHECK_CROSSED,
+    CHECK_LOCKED,
+    FLAG_BATCH_END,
+    FLAG_FROM_REST,
+    FLAG_SNAPSHOT,
+    ST_LAST_TS,
+    ST_VALID,
+    VENUE_BINANCE_USDM,
+)
 
-# Columns of the sync table (one row per subscribed instrument, in feed order).
-SY_PHASE = 0
-SY_LAST_U = 1
-SY_SNAP_ID = 2
-SY_TICK_M = 3
-SY_TICK_E = 4
-SY_LOT_M = 5
-SY_LOT_E = 6
-SY_SYMLEN = 7
-SY_INST = 8
-"""Global instrument id (row of the shared book arrays)."""
-SY_SYM0 = 9
-"""Four columns holding the symbol's bytes, packed little-endian (matching needs no table)."""
-N_SY = 13
-MAX_SYMBOL_BYTES = 32
-
-PHASE_WAIT = 0
-"""No snapshot yet: diffs are buffered."""
-PHASE_FIRST = 1
-"""Snapshot applied: waiting for the diff with ``U <= lastUpdateId <= u``."""
-PHASE_SYNCED = 2
-"""In sync: every diff must chain ``pu == last u``."""
+SY_SNAP_ID = N_COMMON
+"""``lastUpdateId`` of the REST snapshot the book was rebuilt from."""
+N_SY = N_COMMON + 1
 
 
 class DepthStatus(IntEnum):
@@ -78,6 +91,30 @@ class DepthStatus(IntEnum):
     FULL = 9
     """The event buffer had no room: reserve and call again (nothing was changed)."""
 
+
+_APPLIED = int(DepthStatus.APPLIED)
+_NOT_DEPTH = int(DepthStatus.NOT_DEPTH)
+_REJECTED = int(DepthStatus.REJECTED)
+_UNKNOWN_SYMBOL = int(DepthStatus.UNKNOWN_SYMBOL)
+_BUFFER = int(DepthStatus.BUFFER)
+_STALE = int(DepthStatus.STALE)
+_GAP = int(DepthStatus.GAP)
+_BAD_LEVEL = int(DepthStatus.BAD_LEVEL)
+_CROSSED = int(DepthStatus.CROSSED)
+_FULL = int(DepthStatus.FULL)
+
+
+class SnapshotStatus(IntEnum):
+    """What ``depth_snapshot`` did with a REST body (``res[R_STATUS]``)."""
+
+    APPLIED = 0
+    MALFORMED = 1
+    BAD_LEVEL = 2
+
+
+_SNAP_APPLIED = int(SnapshotStatus.APPLIED)
+_SNAP_MALFORMED = int(SnapshotStatus.MALFORMED)
+_SNAP_BAD_LEVEL = int(SnapshotStatus.BAD_LEVEL)
 
 STATUS_SHIFT = 40
 """``depth_update`` returns ``(status << STATUS_SHIFT) | rows`` unless the diff was applied."""
@@ -125,36 +162,14 @@ _M_A = 256
 _M_DATA = 512
 _M_DEPTH_REQUIRED = _M_ETYPE | _M_EVT | _M_SYM | _M_U1 | _M_U2 | _M_PU | _M_B | _M_A
 
-_VENUE = 1  # VenueId.BINANCE_USDM
-_BOOK_BID = 1
-_BOOK_ASK = 2
-_BOOK_CLEAR = 3
-_FLAG_SNAPSHOT = 1
-_FLAG_BATCH_END = 2
-_FLAG_FROM_REST = 4
-_MS = 1_000_000
-
-_POW10 = POW10
-"""Powers of ten for ``parse_units``; a constant table, so freezing it into kernels is correct."""
+# Scan errors of ``_scan_depth`` (negative returns).
+_E_SYNTAX = -1
+_E_BAD_LEVEL = -2
+_E_NOT_DEPTH = -3
+_E_UNKNOWN_SYMBOL = -4
+_E_FULL = -5
 _DEPTH_UPDATE = np.frombuffer(b"depthUpdate", dtype=np.uint8).reshape(1, 11).copy()
 """Constant (never mutated), so freezing it into the compiled kernel is correct."""
-
-
-@njit(cache=True, nogil=True)
-def _symbol_local(buf: np.ndarray, s: int, e: int, sync: np.ndarray) -> int:
-    """Return the sync row whose symbol (packed little-endian in SY_SYM*) equals buf[s:e]."""
-    length = e - s
-    for k in range(sync.shape[0]):
-        if sync[k, SY_SYMLEN] != length:
-            continue
-        same = True
-        for j in range(length):
-            if buf[s + j] != (sync[k, SY_SYM0 + (j >> 3)] >> ((j & 7) * 8)) & 255:
-                same = False
-                break
-        if same:
-            return k
-    return -1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -172,16 +187,17 @@ def _side_rows(
     ``res[R_LOCAL]`` into rows from ``res[_F_NEXT]``, and advance it.
 
     ``ts_exch_ns`` and ``seq`` are filled in later by ``depth_update``. Return the index past
-    the array, or -2 for a bad level, -5 for no room (the ``_scan_depth`` codes).
+    the array, or ``_E_BAD_LEVEL`` / ``_E_FULL``. ``res`` stands in for the scanner's
+    observation array, which it does not touch without ``watch``.
     """
     local = res[R_LOCAL]
-    n1, status, end = parse_levels_at(
-        buf, s, e, side + 1, 0, _VENUE, sync[local, SY_INST],
-        sync[local, SY_TICK_M], sync[local, SY_TICK_E], sync[local, SY_LOT_M],
-        sync[local, SY_LOT_E], 0, ts_local_ns, 0, rows, res[_F_NEXT], _POW10,
+    n1, status, end = scan_levels(
+        buf, s, e, rows, res[_F_NEXT], BOOK_ASK if side else BOOK_BID, 0, VENUE_BINANCE_USDM,
+        sync[local, SY_INST], 0, ts_local_ns, 0, sync[local, SY_TICK_M], sync[local, SY_TICK_E],
+        sync[local, SY_LOT_M], sync[local, SY_LOT_E], res, False,
     )  # fmt: skip
-    if status != 0:
-        return -5 if status == 3 else -2
+    if status != LEVELS_OK:
+        return _E_FULL if status == LEVELS_FULL else _E_BAD_LEVEL
     res[_F_NEXT] = n1
     return end
 
@@ -199,21 +215,20 @@ def _scan_depth(
     """Scan one event object in a single pass; return the index past it.
 
     Levels are converted as soon as the event type and symbol are known (the usual key order),
-    otherwise their spans are kept for later. Negative returns: -1 syntax, -2 bad level,
-    -3 not a depthUpdate, -4 unknown symbol, -5 no room for rows.
+    otherwise their spans are kept for later. Negative returns: the ``_E_*`` codes.
     """
     i = skip_ws(buf, s, e)
     if i >= e or buf[i] != 123:
-        return -1
+        return _E_SYNTAX
     i = skip_ws(buf, i + 1, e)
     if i < e and buf[i] == 125:
         return i + 1
     while i < e:
         ks, ke, vs = member_key(buf, i, e)
         if ks < 0:
-            return -1
+            return _E_SYNTAX
         if vs >= e:
-            return -1
+            return _E_SYNTAX
         klen = ke - ks
         k0 = buf[ks]
         if klen == 1 and (k0 == 98 or k0 == 97):  # b / a
@@ -226,7 +241,7 @@ def _scan_depth(
             else:
                 ve = value_end(buf, vs, e)
                 if ve < 0:
-                    return -1
+                    return _E_SYNTAX
                 if k0 == 98:
                     res[_F_B_S] = vs
                     res[_F_B_E] = ve
@@ -237,24 +252,24 @@ def _scan_depth(
         else:
             ve = value_end(buf, vs, e)
             if ve < 0:
-                return -1
+                return _E_SYNTAX
             if klen == 1:
                 if k0 == 101:  # e
                     if buf[vs] != 34 or not bytes_equal(buf, vs + 1, ve - 1, _DEPTH_UPDATE, 0, 11):
-                        return -3
+                        return _E_NOT_DEPTH
                     res[_F_MASK] |= _M_ETYPE
                 elif k0 == 115:  # s
                     if buf[vs] != 34:
-                        return -1
-                    local = _symbol_local(buf, vs + 1, ve - 1, sync)
+                        return _E_SYNTAX
+                    local = symbol_row(buf, vs + 1, ve - 1, sync)
                     if local < 0:
-                        return -4
+                        return _E_UNKNOWN_SYMBOL
                     res[R_LOCAL] = local
                     res[_F_MASK] |= _M_SYM
                 elif k0 == 69 or k0 == 84 or k0 == 85 or k0 == 117:  # E T U u
                     value, ok = parse_int(buf, vs, ve)
                     if not ok:
-                        return -1
+                        return _E_SYNTAX
                     if k0 == 69:
                         res[_F_EVT] = value
                         res[_F_MASK] |= _M_EVT
@@ -270,7 +285,7 @@ def _scan_depth(
             elif klen == 2 and k0 == 112 and buf[ks + 1] == 117:  # pu
                 value, ok = parse_int(buf, vs, ve)
                 if not ok:
-                    return -1
+                    return _E_SYNTAX
                 res[_F_PU] = value
                 res[_F_MASK] |= _M_PU
         i = skip_ws(buf, ve, e)
@@ -279,8 +294,8 @@ def _scan_depth(
             continue
         if i < e and buf[i] == 125:
             return i + 1
-        return -1
-    return -1
+        return _E_SYNTAX
+    return _E_SYNTAX
 
 
 @njit(cache=True, nogil=True)
@@ -295,13 +310,13 @@ def _scan_frame(
     e = len(buf)
     i = skip_ws(buf, 0, e)
     if i >= e or buf[i] != 123:
-        return -1
+        return _E_SYNTAX
     j = skip_ws(buf, i + 1, e)
     if j >= e or buf[j] != 34:
         return _scan_depth(buf, i, e, res, rows, sync, ts_local_ns)
     k = string_end(buf, j, e)
     if k < 0:
-        return -1
+        return _E_SYNTAX
     klen = k - j - 1
     is_envelope = (klen == 6 and buf[j + 1] == 115 and buf[j + 2] == 116) or (
         klen == 4 and buf[j + 1] == 100 and buf[j + 2] == 97
@@ -313,7 +328,7 @@ def _scan_frame(
     while i < e:
         ks, ke, vs = member_key(buf, i, e)
         if ks < 0:
-            return -1
+            return _E_SYNTAX
         if ke - ks == 4 and buf[ks] == 100 and buf[ks + 1] == 97:  # data
             ve = _scan_depth(buf, vs, e, res, rows, sync, ts_local_ns)
             if ve < 0:
@@ -322,15 +337,15 @@ def _scan_frame(
         else:
             ve = value_end(buf, vs, e)
             if ve < 0:
-                return -1
+                return _E_SYNTAX
         i = skip_ws(buf, ve, e)
         if i < e and buf[i] == 44:
             i = skip_ws(buf, i + 1, e)
             continue
         if i < e and buf[i] == 125:
             return i + 1 if found else -1
-        return -1
-    return -1
+        return _E_SYNTAX
+    return _E_SYNTAX
 
 
 @njit(cache=True, nogil=True)
@@ -374,21 +389,21 @@ def depth_update(
     res[_F_TXT] = 0
     end = _scan_frame(buf, res, rows, sync, ts_local_ns)
     if end < 0:
-        code = 2  # REJECTED
-        if end == -2:
-            code = 7  # BAD_LEVEL
-        elif end == -3:
-            code = 1  # NOT_DEPTH
-        elif end == -4:
-            code = 3  # UNKNOWN_SYMBOL
-        elif end == -5:
-            code = 9  # FULL
+        code = _REJECTED
+        if end == _E_BAD_LEVEL:
+            code = _BAD_LEVEL
+        elif end == _E_NOT_DEPTH:
+            code = _NOT_DEPTH
+        elif end == _E_UNKNOWN_SYMBOL:
+            code = _UNKNOWN_SYMBOL
+        elif end == _E_FULL:
+            code = _FULL
         return (code << STATUS_SHIFT) | n
     mask = res[_F_MASK]
     if (mask & _M_ETYPE) == 0:
-        return (1 << STATUS_SHIFT) | n
+        return (_NOT_DEPTH << STATUS_SHIFT) | n
     if (mask & _M_DEPTH_REQUIRED) != _M_DEPTH_REQUIRED:
-        return (2 << STATUS_SHIFT) | n
+        return (_REJECTED << STATUS_SHIFT) | n
     first = res[_F_U1]
     last = res[_F_U2]
     res[R_FIRST] = first
@@ -397,38 +412,135 @@ def depth_update(
     local = res[R_LOCAL]
     phase = sync[local, SY_PHASE]
     if phase == PHASE_WAIT:
-        return (4 << STATUS_SHIFT) | n
+        return (_BUFFER << STATUS_SHIFT) | n
     if phase == PHASE_FIRST:
         snap = sync[local, SY_SNAP_ID]
         res[R_EXPECTED] = snap
         if last < snap:
-            return (5 << STATUS_SHIFT) | n
+            return (_STALE << STATUS_SHIFT) | n
         if first > snap:
-            return (6 << STATUS_SHIFT) | n
+            return (_GAP << STATUS_SHIFT) | n
     else:
-        res[R_EXPECTED] = sync[local, SY_LAST_U]
-        if last <= sync[local, SY_LAST_U]:
-            return (5 << STATUS_SHIFT) | n  # a duplicate or replayed old diff: already in the book
-        if res[_F_PU] != sync[local, SY_LAST_U]:
-            return (6 << STATUS_SHIFT) | n
+        res[R_EXPECTED] = sync[local, SY_LAST_SEQ]
+        if last <= sync[local, SY_LAST_SEQ]:
+            return (_STALE << STATUS_SHIFT) | n  # a duplicate or replayed diff: already applied
+        if res[_F_PU] != sync[local, SY_LAST_SEQ]:
+            return (_GAP << STATUS_SHIFT) | n
     if res[_F_PARSED] != (_M_B | _M_A):
         err = _deferred_levels(buf, res, rows, sync, ts_local_ns)
         if err < 0:
-            return ((9 if err == -5 else 7) << STATUS_SHIFT) | n
+            return ((_FULL if err == _E_FULL else _BAD_LEVEL) << STATUS_SHIFT) | n
     n2 = res[_F_NEXT]
-    ts_exch = ms_to_ns(res[_F_TXT] if mask & _M_TXT else res[_F_EVT])
+    ts_exch = kernel_ms_to_ns(res[_F_TXT] if mask & _M_TXT else res[_F_EVT])
     if ts_exch < 0:
-        return (2 << STATUS_SHIFT) | n
+        return (_REJECTED << STATUS_SHIFT) | n
     for k in range(n, n2):
         rows[k]["ts_exch_ns"] = ts_exch
         rows[k]["seq"] = last
-    mark_batch_end(rows, n, n2, _FLAG_BATCH_END)
+    mark_batch_end(rows, n, n2, FLAG_BATCH_END)
     inst = sync[local, SY_INST]
     apply_level_rows(qty, state, rows, n, n2, inst)
     state[inst, ST_LAST_TS] = ts_local_ns
-    sync[local, SY_LAST_U] = last
+    sync[local, SY_LAST_SEQ] = last
+    sync[local, SY_HAS_SEQ] = 1
     sync[local, SY_PHASE] = PHASE_SYNCED
     check = check_book(state, inst)
-    if check == 1 or check == 2:
-        return (8 << STATUS_SHIFT) | n2
+    if check == CHECK_CROSSED or check == CHECK_LOCKED:  # noqa: SIM109 (numba)
+        return (_CROSSED << STATUS_SHIFT) | n2
+    return n2
+
+
+@njit(cache=True, nogil=True)
+def _scan_snapshot(buf: np.ndarray, e: int, res: np.ndarray) -> bool:
+    """Find lastUpdateId, bids, asks (and E/T) in a REST depth body."""
+    i = skip_ws(buf, 0, e)
+    if i >= e or buf[i] != 123:
+        return False
+    i = skip_ws(buf, i + 1, e)
+    while i < e:
+        ks, ke, vs = member_key(buf, i, e)
+        if ks < 0:
+            return False
+        ve = value_end(buf, vs, e)
+        if ve < 0:
+            return False
+        klen = ke - ks
+        if klen == 12 and buf[ks] == 108:  # lastUpdateId
+            value, ok = parse_int(buf, vs, ve)
+            if not ok:
+                return False
+            res[_F_U2] = value
+            res[_F_MASK] |= _M_U2
+        elif klen == 4 and buf[ks] == 98:  # bids
+            res[_F_B_S] = vs
+            res[_F_B_E] = ve
+            res[_F_MASK] |= _M_B
+        elif klen == 4 and buf[ks] == 97:  # asks
+            res[_F_A_S] = vs
+            res[_F_A_E] = ve
+            res[_F_MASK] |= _M_A
+        elif klen == 1 and buf[ks] == 84:  # T
+            value, ok = parse_int(buf, vs, ve)
+            if ok:
+                res[_F_TXT] = value
+        i = skip_ws(buf, ve, e)
+        if i < e and buf[i] == 44:
+            i = skip_ws(buf, i + 1, e)
+            continue
+        return i < e and buf[i] == 125
+    return False
+
+
+@njit(cache=True, nogil=True)
+def depth_snapshot(
+    buf: np.ndarray,
+    end: int,
+    local: int,
+    rows: np.ndarray,
+    n: int,
+    sync: np.ndarray,
+    qty: np.ndarray,
+    state: np.ndarray,
+    ts_local_ns: int,
+    res: np.ndarray,
+) -> int:
+    """Replace an instrument's book with a REST snapshot; return the new row count.
+
+    Writes BOOK_CLEAR plus SNAPSHOT|FROM_REST level rows, applies them, leaves the book marked
+    invalid (the caller validates it after replaying buffered diffs) and moves the instrument to
+    PHASE_FIRST with ``SY_SNAP_ID = lastUpdateId``. ``res[R_STATUS]`` is a ``SnapshotStatus``;
+    ``res`` also stands in for the level scanner's (unused) observation array.
+    """
+    for k in range(N_RES):
+        res[k] = 0
+    res[R_LOCAL] = local
+    res[R_STATUS] = _SNAP_MALFORMED
+    if not _scan_snapshot(buf, end, res):
+        return n
+    need = _M_U2 | _M_B | _M_A
+    if (res[_F_MASK] & need) != need:
+        return n
+    if n >= rows.shape[0]:
+        return n
+    inst = sync[local, SY_INST]
+    snap_id = res[_F_U2]
+    ts_exch = kernel_ms_to_ns(res[_F_TXT])
+    if ts_exch < 0:
+        return n
+    flags = FLAG_SNAPSHOT | FLAG_FROM_REST
+    n2, st, _ = book_sides(
+        buf, res[_F_B_S], res[_F_B_E], buf, res[_F_A_S], res[_F_A_E], True, flags,
+        VENUE_BINANCE_USDM, sync, local, ts_exch, ts_local_ns, snap_id, rows, n, qty, state,
+        res, False,
+    )  # fmt: skip
+    if st != LEVELS_OK:
+        res[R_STATUS] = _SNAP_BAD_LEVEL
+        return n
+    state[inst, ST_VALID] = 0
+    sync[local, SY_SNAP_ID] = snap_id
+    sync[local, SY_LAST_SEQ] = snap_id
+    sync[local, SY_HAS_SEQ] = 1
+    sync[local, SY_PHASE] = PHASE_FIRST
+    res[R_LAST] = snap_id
+    res[R_STATUS] = _SNAP_APPLIED
     return n2

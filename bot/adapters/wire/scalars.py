@@ -1,14 +1,24 @@
-"""Exact conversions of single venue values (trades, BBO, mark, funding, timestamps).
+"""The one place where single venue values become event fields (prices, sizes, timestamps).
 
-Book levels go through the numba scanner in ``bot.adapters.levels``; the handful of scalar values
-per message (a trade, a ticker) go through these Python helpers, which reuse the exact algorithm
+Book levels go through the numba scanner in ``bot.adapters.wire.levels``; the handful of scalar
+values per message (a trade, a ticker) go through these helpers, which reuse the exact algorithm
 of ``bot.core.ticks`` and add the bounds every event field needs (int64, non-negative sizes).
+
+Error policy, the same everywhere: a value that cannot be represented raises ``ValueError``
+(parsers count the message as malformed); the ``*_or_none`` forms return None instead for
+parsers that report a boolean. In kernels ``kernel_ms_to_ns`` returns -1 for the same cases.
+
+Rounding rule: book, trade and order prices and sizes must be exactly on the grid
+(``exact_units``). Reference values that venues publish finer than the grid (mark and index
+prices, funding rates) are rounded to the nearest step, ties away from zero (``nearest_units``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from numba import njit
 
 from bot.core.ticks import INT64_MAX, MAX_VALUE_EXPONENT, Grid, OffGridError, split_decimal
 
@@ -80,14 +90,46 @@ def nearest_units(grid: Grid, value: str | int | Decimal, what: str = "value") -
     return _bounded(units, what), remainder == 0
 
 
+MAX_MS = _MAX_MS
+"""Largest millisecond timestamp whose nanosecond value fits int64."""
+
+
+@njit(cache=True, nogil=True)
+def kernel_ms_to_ns(ms: int) -> int:
+    """Return ``ms`` in ns, or -1 when it is negative or would overflow int64 (kernels' form)."""
+    if ms < 0 or ms > MAX_MS:
+        return -1
+    return ms * _NS_PER_MS
+
+
 def ms_to_ns(value: str | int) -> int:
-    """Return a millisecond timestamp (string or int) in nanoseconds."""
+    """Return a millisecond timestamp (string or int) in nanoseconds; ``ValueError`` if unusable."""
     if isinstance(value, bool):
         raise ValueError("expected a timestamp, got a boolean")
     ms = int(value)
     if not 0 <= ms <= _MAX_MS:
         raise ValueError(f"timestamp out of range: {value!r}")
     return ms * _NS_PER_MS
+
+
+def exact_or_none(grid: Grid, value: object) -> int | None:
+    """Return ``exact_units(grid, value)``, or None where it would raise (or for a non-number)."""
+    if not isinstance(value, str | int | Decimal):
+        return None
+    try:
+        return exact_units(grid, value)
+    except ValueError:
+        return None
+
+
+def nearest_or_none(grid: Grid, value: object) -> int | None:
+    """Return ``nearest_units(grid, value)[0]``, or None where it would raise."""
+    if not isinstance(value, str | int | Decimal):
+        return None
+    try:
+        return nearest_units(grid, value)[0]
+    except ValueError:
+        return None
 
 
 def iso_to_ns(text: str) -> int:

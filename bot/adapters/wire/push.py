@@ -12,20 +12,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import msgspec
+import numpy as np
 
-from bot.adapters.base import EventBuffer, InstrumentRef
-from bot.adapters.bookfeed import MALFORMED_ERRORS, BookSync, WsBookFeed
+from bot.adapters.base import ConnectionPolicy, EventBuffer, InstrumentRef, Reason
 from bot.adapters.errors import AdapterError, RetryableError
-from bot.adapters.fixed import ms_to_ns
+from bot.adapters.wire.feed import MALFORMED_ERRORS, BookFeed, Resubscribe, op_frames
+from bot.adapters.wire.scalars import ms_to_ns
 
 logger = logging.getLogger(__name__)
 
 Parser = Callable[[msgspec.Raw, InstrumentRef, int, EventBuffer], int]
-BookHandler = Callable[[Any, BookSync, str, Any, int, EventBuffer], None]
+BookHandler = Callable[[Any, int, str, Any, int, EventBuffer], None]
 
 
-class ChannelPushFeed(WsBookFeed):
-    """A ``WsBookFeed`` for channel/instId push envelopes; subclasses fill the class tables."""
+class ChannelPushFeed(BookFeed):
+    """A ``BookFeed`` for channel/instId push envelopes; subclasses fill the class tables.
+
+    Books recover by resubscribing their book channel (the venue answers with a snapshot).
+    """
 
     frame_decoder: ClassVar[msgspec.json.Decoder[Any]]
     book_data_decoder: ClassVar[msgspec.json.Decoder[Any]]
@@ -35,6 +39,19 @@ class ChannelPushFeed(WsBookFeed):
     on_book_entry: ClassVar[BookHandler]
     pong = "pong"
     args_per_frame = 50
+
+    def __init__(
+        self,
+        instruments: Sequence[InstrumentRef],
+        qty: np.ndarray,
+        state: np.ndarray,
+        policy: ConnectionPolicy,
+        ws_url: str,
+        channels: Sequence[str],
+    ) -> None:
+        super().__init__(instruments, qty, state, policy, Resubscribe(self.resubscribe_frames),
+                         ws_url)  # fmt: skip
+        self.configure(channels)
 
     @staticmethod
     def classify_error(code: str, message: str) -> AdapterError:
@@ -62,12 +79,12 @@ class ChannelPushFeed(WsBookFeed):
     def subscribe_messages(self) -> Sequence[str]:
         """Return subscribe frames for every channel and instrument."""
         args = [self.arg(c, r) for c in self.channels for r in self.refs]
-        return self.op_frames("subscribe", args, self.args_per_frame)
+        return op_frames("subscribe", args, self.args_per_frame)
 
     def resubscribe_frames(self, ref: InstrumentRef) -> Sequence[str]:
         """Unsubscribe and subscribe ``ref``'s book channel: the venue answers with a snapshot."""
         arg = [self.arg(self.book_channel or "books", ref)]
-        return self.op_frames("unsubscribe", arg, 1) + self.op_frames("subscribe", arg, 1)
+        return op_frames("unsubscribe", arg, 1) + op_frames("subscribe", arg, 1)
 
     def on_message(self, data: str | bytes, ts_local_ns: int, out: EventBuffer) -> None:
         """Parse one frame into event rows; count and skip malformed input, never raise."""
@@ -87,7 +104,7 @@ class ChannelPushFeed(WsBookFeed):
             return
         ref = self.by_symbol.get(frame.arg.instId)
         if ref is None:
-            self.count("unknown_instrument")
+            self.count(Reason.UNKNOWN_SYMBOL)
             return
         channel = frame.arg.channel
         if channel in self.book_channels:
@@ -95,20 +112,20 @@ class ChannelPushFeed(WsBookFeed):
             return
         parser = self.parsers.get(channel)
         if parser is None:
-            self.count("unknown_channel")
+            self.count(Reason.UNKNOWN_CHANNEL)
             return
         self.run_parser(parser, frame.data, ref, ts_local_ns, out, channel, data)
 
     def _on_books(
         self, ref: InstrumentRef, frame: Any, data: str | bytes, ts_local_ns: int, out: EventBuffer
     ) -> None:
-        sync = self.sync[ref.instrument]
+        local = self.local[ref.spec.symbol]
         try:
             for entry in self.book_data_decoder.decode(frame.data):
-                type(self).on_book_entry(self, sync, frame.action, entry, ts_local_ns, out)
+                type(self).on_book_entry(self, local, frame.action, entry, ts_local_ns, out)
         except MALFORMED_ERRORS as e:
             self.malformed(f"books_{type(e).__name__}", data)
-            self.invalidate(sync, "malformed", ts_local_ns, out)
+            self.invalidate(local, Reason.MALFORMED, ts_local_ns, out)
 
     def on_event(self, event: str, code: str, message: str) -> None:
         """Handle an ``{"event": ...}`` frame: acks pass, errors and notices are logged+counted."""
@@ -116,16 +133,16 @@ class ChannelPushFeed(WsBookFeed):
             return
         if event in ("error", "notice"):
             error = self.classify_error(code, message)
-            self.count(f"venue_{event}")
+            self.count(Reason.VENUE_ERROR)
             level = logging.WARNING if isinstance(error, RetryableError) else logging.ERROR
             logger.log(level, "%s %s: %s", self.venue.label, event, error)
             return
-        self.count("unknown_event")
+        self.count(Reason.UNKNOWN_EVENT)
 
 
 def apply_book_push(
-    feed: ChannelPushFeed,
-    sync: BookSync,
+    feed: BookFeed,
+    local: int,
     action: str,
     data: Any,
     *,
@@ -142,25 +159,17 @@ def apply_book_push(
     snapshot = action == "snapshot"
     if not snapshot and action != "update":
         feed.malformed("book_action", action)
-        feed.invalidate(sync, "malformed", ts_local_ns, out)
+        feed.invalidate(local, Reason.MALFORMED, ts_local_ns, out)
         return
     row_seq = seq if seq is not None else 0
     if not snapshot:
-        if not sync.synced:
-            feed.drop_unsynced(sync, ts_local_ns)
+        if not feed.synced(local):
+            feed.drop_unsynced(local, ts_local_ns)
             return
         if not sequence_ok():
             return
-    ts_exch_ns = ms_to_ns(data.ts)
-    if not feed.apply_levels(
-        sync, snapshot=snapshot, bids=data.bids, asks=data.asks,
-        ts_exch_ns=ts_exch_ns, ts_local_ns=ts_local_ns, seq=row_seq, out=out,
+    if feed.apply_book_message(
+        local, snapshot=snapshot, bids=data.bids, asks=data.asks, ts_exch_ns=ms_to_ns(data.ts),
+        ts_local_ns=ts_local_ns, seq=row_seq, checksum=data.checksum, out=out,
     ):  # fmt: skip
-        feed.stats.malformed += 1
-        feed.invalidate(sync, "malformed", ts_local_ns, out, row_seq)
-        return
-    if feed.finish_book_message(
-        sync, snapshot=snapshot, checksum=data.checksum, ts_local_ns=ts_local_ns,
-        out=out, seq=row_seq,
-    ):  # fmt: skip
-        sync.last_seq = seq
+        feed.set_last_seq(local, seq)

@@ -14,30 +14,31 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from bot.adapters.jsonscan import (
-    apply_book_sides,
-    bytes_equal,
-    member_key,
-    ms_to_ns,
-    parse_int,
-    skip_ws,
-    value_end,
+from bot.adapters.wire.jsonscan import bytes_equal, member_key, parse_int, skip_ws, value_end
+from bot.adapters.wire.layout import (
+    N_COMMON,
+    PHASE_SYNCED,
+    SY_HAS_SEQ,
+    SY_INST,
+    SY_LAST_SEQ,
+    SY_PHASE,
 )
-from bot.core.book import ST_VALID, check_book
+from bot.adapters.wire.levels import OK as LEVELS_OK
+from bot.adapters.wire.levels import book_sides
+from bot.adapters.wire.scalars import kernel_ms_to_ns
+from bot.adapters.wire.tables import symbol_row
+from bot.core.book import check_book
+from bot.core.codes import (
+    CHECK_CROSSED,
+    CHECK_LOCKED,
+    FLAG_SNAPSHOT,
+    ST_LAST_TS,
+    ST_VALID,
+    VENUE_BYBIT,
+)
 
-SY_PHASE = 0
-SY_LAST_U = 1
-SY_TICK_M = 2
-SY_TICK_E = 3
-SY_LOT_M = 4
-SY_LOT_E = 5
-SY_SYMLEN = 6
-SY_INST = 7
-N_SY = 8
-
-PHASE_WAIT = 0
-"""Waiting for a snapshot (after connect or a gap): deltas are dropped."""
-PHASE_SYNCED = 1
+N_SY = N_COMMON
+"""Bybit needs no column of its own."""
 
 
 class BookStatus(IntEnum):
@@ -54,6 +55,15 @@ class BookStatus(IntEnum):
     BAD_LEVEL = 6
     CROSSED = 7
 
+
+_APPLIED = int(BookStatus.APPLIED)
+_NOT_BOOK = int(BookStatus.NOT_BOOK)
+_REJECTED = int(BookStatus.REJECTED)
+_UNKNOWN_SYMBOL = int(BookStatus.UNKNOWN_SYMBOL)
+_WAITING = int(BookStatus.WAITING)
+_GAP = int(BookStatus.GAP)
+_BAD_LEVEL = int(BookStatus.BAD_LEVEL)
+_CROSSED = int(BookStatus.CROSSED)
 
 R_STATUS = 0
 R_LOCAL = 1
@@ -88,8 +98,6 @@ _M_B = 64
 _M_A = 128
 _M_U = 256
 
-_VENUE = 2  # VenueId.BYBIT
-_MS = 1_000_000
 
 _ORDERBOOK = np.frombuffer(b"orderbook.", dtype=np.uint8).reshape(1, 10).copy()
 """Constant topic prefix (never mutated, safe to freeze into the kernel)."""
@@ -173,10 +181,8 @@ def book_message(
     rows: np.ndarray,
     n: int,
     sync: np.ndarray,
-    symtab: np.ndarray,
     qty: np.ndarray,
     state: np.ndarray,
-    pow10: np.ndarray,
     ts_local_ns: int,
     res: np.ndarray,
 ) -> int:
@@ -184,20 +190,21 @@ def book_message(
 
     ``res[R_STATUS]`` holds a ``BookStatus``, ``res[R_LOCAL]`` the row in ``sync``,
     ``res[R_U]``/``res[R_EXPECTED]`` the update ids for logs, ``res[R_SNAPSHOT]`` 1 for a
-    snapshot. Rows are kept only for APPLIED and CROSSED.
+    snapshot. Rows are kept only for APPLIED and CROSSED. ``res`` also stands in for the level
+    scanner's observation array, which it leaves alone here.
     """
     for k in range(N_RES):
         res[k] = 0
     res[R_LOCAL] = -1
-    res[R_STATUS] = 2
+    res[R_STATUS] = _REJECTED
     if not _keys(buf, 0, end, res, False):
         return n
     mask = res[_F_MASK]
     if (mask & _M_TOPIC) == 0 or res[_F_TOPIC_E] - res[_F_TOPIC_S] < 10:
-        res[R_STATUS] = 1
+        res[R_STATUS] = _NOT_BOOK
         return n
     if not bytes_equal(buf, res[_F_TOPIC_S], res[_F_TOPIC_S] + 10, _ORDERBOOK, 0, 10):
-        res[R_STATUS] = 1
+        res[R_STATUS] = _NOT_BOOK
         return n
     if (mask & _M_TYPE) == 0 or (mask & _M_DATA) == 0:
         return n
@@ -214,48 +221,42 @@ def book_message(
     snapshot = t0 == 115 or u == 1
     res[R_U] = u
     res[R_SNAPSHOT] = 1 if snapshot else 0
-    local = -1
-    for k in range(sync.shape[0]):
-        if bytes_equal(buf, res[_F_SYM_S], res[_F_SYM_E], symtab, k, sync[k, SY_SYMLEN]):
-            local = k
-            break
+    local = symbol_row(buf, res[_F_SYM_S], res[_F_SYM_E], sync)
     if local < 0:
-        res[R_STATUS] = 3
+        res[R_STATUS] = _UNKNOWN_SYMBOL
         return n
     res[R_LOCAL] = local
     if not snapshot:
         if sync[local, SY_PHASE] != PHASE_SYNCED:
-            res[R_STATUS] = 4
+            res[R_STATUS] = _WAITING
             return n
-        res[R_EXPECTED] = sync[local, SY_LAST_U] + 1
-        if u <= sync[local, SY_LAST_U]:
-            res[R_STATUS] = 4  # a duplicate of an applied delta: dropped
+        res[R_EXPECTED] = sync[local, SY_LAST_SEQ] + 1
+        if u <= sync[local, SY_LAST_SEQ]:
+            res[R_STATUS] = _WAITING  # a duplicate of an applied delta: dropped
             return n
-        if u != sync[local, SY_LAST_U] + 1:
-            res[R_STATUS] = 5
+        if u != sync[local, SY_LAST_SEQ] + 1:
+            res[R_STATUS] = _GAP
             return n
     inst = sync[local, SY_INST]
-    ts_exch = ms_to_ns(res[_F_CTS] if mask & _M_CTS else res[_F_TS])
+    ts_exch = kernel_ms_to_ns(res[_F_CTS] if mask & _M_CTS else res[_F_TS])
     if ts_exch < 0:
         return n
-    flags = 1 if snapshot else 0  # SNAPSHOT
-    if snapshot and n >= rows.shape[0]:
-        return n
-    n2, st = apply_book_sides(
-        buf, res[_F_B_S], res[_F_B_E], res[_F_A_S], res[_F_A_E], snapshot, flags, _VENUE, inst,
-        sync[local, SY_TICK_M], sync[local, SY_TICK_E], sync[local, SY_LOT_M],
-        sync[local, SY_LOT_E], ts_exch, ts_local_ns, u, rows, n, pow10, qty, state,
+    flags = FLAG_SNAPSHOT if snapshot else 0
+    n2, st, _ = book_sides(
+        buf, res[_F_B_S], res[_F_B_E], buf, res[_F_A_S], res[_F_A_E], snapshot, flags,
+        VENUE_BYBIT, sync, local, ts_exch, ts_local_ns, u, rows, n, qty, state, res, False,
     )  # fmt: skip
-    if st != 0:
-        res[R_STATUS] = 6
+    if st != LEVELS_OK:
+        res[R_STATUS] = _BAD_LEVEL
         return n
-    state[inst, 7] = ts_local_ns  # ST_LAST_TS
-    sync[local, SY_LAST_U] = u
+    state[inst, ST_LAST_TS] = ts_local_ns
+    sync[local, SY_LAST_SEQ] = u
+    sync[local, SY_HAS_SEQ] = 1
     sync[local, SY_PHASE] = PHASE_SYNCED
     check = check_book(state, inst)
-    if check == 1 or check == 2:
+    if check == CHECK_CROSSED or check == CHECK_LOCKED:  # noqa: SIM109 (numba)
         state[inst, ST_VALID] = 0
-        res[R_STATUS] = 7
+        res[R_STATUS] = _CROSSED
     else:
-        res[R_STATUS] = 0
+        res[R_STATUS] = _APPLIED
     return n2
