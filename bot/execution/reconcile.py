@@ -136,7 +136,7 @@ async def _fills(router: Router, acct: Account) -> None:
             continue
         await acct.lim.acquire(Op.QUERY)
         for fill in await router._call(acct, acct.entry.recent_fills(x.symbol, since)):
-            order = router._by_cid.get(fill.client_order_id)
+            order = router.order_of_fill(acct, fill)
             if router.apply_fill(acct, fill, "reconcile") and order is not None:
                 router._discrepancy(Discrepancy.MISSED_FILL, order.client_id, fill.trade_id)
 

@@ -554,11 +554,12 @@ class Router:
         self._seen[key] = None
         if len(self._seen) > SEEN_TRADES_CAP:
             self._seen.popitem(last=False)
-        order = self._by_cid.get(fill.client_order_id)
+        order = self.order_of_fill(acct, fill)
         x = self._by_symbol.get((acct.venue, fill.symbol))
         self.journal.append(
             "fill",
-            {"cid": fill.client_order_id, "venue": acct.venue.label, "symbol": fill.symbol,
+            {"cid": order.client_id if order is not None else fill.client_order_id,
+             "venue": acct.venue.label, "symbol": fill.symbol,
              "trade_id": fill.trade_id, "side": int(fill.side), "qty": fill.qty,
              "px": fill.price, "fee": fill.fee, "fee_asset": fill.fee_asset,
              "liq": int(fill.liquidity), "ts_exch": fill.ts_exch_ns, "src": source},
@@ -593,6 +594,17 @@ class Router:
         if moved:
             self._emit(order, ts_exch_ns=fill.ts_exch_ns)
         return True
+
+    def order_of_fill(self, acct: Account, fill: FillReport) -> Order | None:
+        """Return the order a fill belongs to: by client id, else by the venue's order id
+        (Binance's, Bitget's and BingX's fill lists carry only the latter)."""
+        order = self._by_cid.get(fill.client_order_id) if fill.client_order_id else None
+        if order is not None or not fill.venue_order_id:
+            return order
+        for o in self.orders.values():
+            if o.venue_order_id == fill.venue_order_id and o.venue == acct.venue:
+                return o
+        return None
 
     # -- risk and bookkeeping ----------------------------------------------------------------
     def _reserve(self, order: Order, lots: int) -> None:
