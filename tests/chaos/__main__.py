@@ -11,31 +11,56 @@ kind), ``violations: N`` and, when a run broke a check, the command that replays
 from __future__ import annotations
 
 import argparse
+import asyncio
+import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
+from tests.chaos.live import LiveSession
 from tests.chaos.session import Outcome, Session, quiet_logs
 
 DEFAULT_RUNS = 100
 DEFAULT_MAX_MINUTES = 20.0
+LIVE_EVERY = 10
+"""Every tenth seed runs a real ``tickbot run`` process (kill -9, restart, lease, SIGTERM)."""
 
 
-async def run_seeds(seeds: list[int], max_s: float, verbose: bool) -> list[Outcome]:
+def is_live(seed: int) -> bool:
+    """Return whether ``seed`` runs the ``tickbot run`` session (else the router session)."""
+    return seed % LIVE_EVERY == LIVE_EVERY - 1
+
+
+def _quiet_resets(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Drop the loopback servers' pushes to a socket a killed bot left (expected, noisy)."""
+    if isinstance(context.get("exception"), ConnectionResetError):
+        return
+    loop.default_exception_handler(context)
+
+
+async def run_seeds(
+    seeds: list[int], max_s: float, verbose: bool, keep: Path | None = None
+) -> list[Outcome]:
     """Run the session of every seed (until ``max_s`` has passed); print one line each."""
     began = time.monotonic()
+    asyncio.get_running_loop().set_exception_handler(_quiet_resets)
     outcomes = []
     for seed in seeds:
         if time.monotonic() - began > max_s:
             print(f"time budget of {max_s:.0f} s spent: stopping before seed {seed}")
             break
         with tempfile.TemporaryDirectory(prefix="tickbot-chaos-") as workdir:
-            session = Session(seed, Path(workdir))
+            session: Session | LiveSession = (
+                LiveSession(seed, Path(workdir)) if is_live(seed) else Session(seed, Path(workdir))
+            )
             out = await session.run()
+            if out.violations and keep is not None:  # the journal and config, for a post-mortem
+                shutil.copytree(workdir, keep / f"seed-{seed}", dirs_exist_ok=True)
         outcomes.append(out)
         faults = sum(out.faults.values())
         status = "ok" if not out.violations else f"{len(out.violations)} VIOLATION(S)"
@@ -77,10 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, nargs="*", default=None, help="run only these seeds")
     ap.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES)
     ap.add_argument("-v", "--verbose", action="store_true", help="steps of failing runs")
+    ap.add_argument("--keep", type=Path, default=None, help="copy failing runs' files here")
     args = ap.parse_args(argv)
     seeds = args.seed if args.seed else list(range(args.first_seed, args.first_seed + args.runs))
     quiet_logs()
-    outcomes = uvloop.run(run_seeds(seeds, args.max_minutes * 60, args.verbose))
+    outcomes = uvloop.run(run_seeds(seeds, args.max_minutes * 60, args.verbose, args.keep))
     return 1 if report(outcomes) else 0
 
 
