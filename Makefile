@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 # The base of numba's cache; bot.numba_cache.configure() keys a folder in it by a source hash.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
 
-.PHONY: demo test test-nojit typecheck bench lint docs docs-build clean fuzz soak
+.PHONY: demo test test-nojit typecheck bench lint docs docs-build clean fuzz soak chaos
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -58,6 +58,12 @@ fuzz: $(STAMP_DEV)
 # loop-lag and tick-to-trade p99, fds, sockets and tasks. Not in CI. SOAK_ARGS="--minutes 2".
 soak: $(STAMP_DEV)
 	nice -n 10 $(BIN)/python -m tests.soak $(SOAK_ARGS)
+
+# 100 seeded chaos runs of the order router against the loopback venues (eight venue kits), faults
+# injected from the seed; checks each run against the venue's ground truth and prints runs,
+# faults by kind, violations and the command replaying a failing seed. CHAOS_ARGS="--runs 10".
+chaos: $(STAMP_DEV)
+	nice -n 10 $(BIN)/python -m tests.chaos $(CHAOS_ARGS)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .

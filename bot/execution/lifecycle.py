@@ -134,8 +134,8 @@ async def _reconcile_session(router: Router, acct: Account, delay_s: float) -> N
     if delay_s > 0:
         await asyncio.sleep(delay_s)
     state = router.states[acct.venue]
-    state.stream_up = True
     await reconcile(router, acct)
+    state.stream_up = True  # ready only once what the stream missed is reconciled
     state.reconciled.set()
 
 

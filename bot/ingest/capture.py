@@ -278,7 +278,10 @@ def feed_for_capture(
             )
         refs.append(InstrumentRef.of(inst, spec))
     qty, state = new_books(len(table), window)
-    return make_feed(refs, qty, state), captured
+    try:
+        return make_feed(refs, qty, state), captured
+    except ValueError as e:  # a header symbol the feed cannot hold (found by make fuzz)
+        raise CaptureError(f"{path}: {e}") from None
 
 
 def _collect(feed: MarketDataFeed, pending: dict[str, SnapshotRequest]) -> None:

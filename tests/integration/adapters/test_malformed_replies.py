@@ -128,3 +128,15 @@ def test_capture_line_with_a_time_beyond_int64_is_a_bad_line(tmp_path) -> None:
     stats = ReplayStats()
     assert [x.ts for x in read_capture(path, stats)] == [5]
     assert stats.bad_lines == 1
+
+
+def test_capture_header_symbol_too_long_for_the_feed_is_a_capture_error(tmp_path) -> None:
+    """Found by ``make fuzz``: the feed's ValueError escaped ``feed_for_capture``."""
+    from bot.ingest.capture import feed_for_capture, write_capture
+
+    symbol = "AK" + "T" * 40 + "USDT"
+    spec = {"venue": "binance-usdm", "symbol": symbol, "tick_size": "0.1", "lot_size": "1"}
+    path = write_capture(tmp_path / "long.ndjson.gz", venue="binance-usdm", symbols=[symbol],
+                         instruments=[spec], lines=[])  # fmt: skip
+    with pytest.raises(CaptureError, match="longer than"):
+        feed_for_capture(path)
