@@ -7,6 +7,11 @@ uvloop loop: market data (the synthetic market in ``sim``, the ingest supervisor
 and ``live``) feeding the core synchronously frame by frame, the loop monitor, the metrics
 exporter, the config watcher, the lease and the terminal view.
 
+In ``paper`` and ``live`` mode ``capture.path`` records the raw market data as ``tickbot record``
+does (one folder per venue); in ``paper`` mode ``journal.path`` journals every request sent to
+the simulated venue (``bot.runtime.paperjournal``): together they are a session that
+``tickbot backtest`` replays to the same orders.
+
 In ``live`` mode the order router (``bot.execution.Router``) replaces the simulated venue: one
 account (signed order entry and user stream) per venue, the journal in ``journal.path``. It is
 started (journal replayed, accounts reconciled) once the lease is held, before any order; the
@@ -39,6 +44,9 @@ import strategies
 from bot import __version__
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
+from bot.core.instruments import specs_to_builtins
+from bot.ingest.capture import header
+from bot.ingest.recorder import CaptureRecorder, CaptureWriter
 from bot.ingest.supervisor import FeedSupervisor, SupervisorOptions
 from bot.ingest.transport import DEFAULT_TRANSPORT
 from bot.ingest.venues import build_feed
@@ -100,6 +108,9 @@ class App:
         self.supervisors: list[FeedSupervisor] = []
         self.taps: list[MarketDataTap] = []
         self.sims: list[SimMarket] = []
+        self.recorders: list[CaptureRecorder] = []
+        self.paper_journal: Any = None
+        """Paper mode with ``journal.path``: the ``PaperJournal`` of the requests sent."""
         self.lease: Any = None
         self.stop = asyncio.Event()
         self.started = False
@@ -179,7 +190,22 @@ class App:
                  os.environ.get("NUMBA_CACHE_DIR", "default"))  # fmt: skip
         if cfg.mode == "live":
             self._build_router(core, credentials)
+        elif cfg.mode == "paper" and cfg.journal.path is not None:
+            self._build_paper_journal(core, cfg.journal.path)
         return core
+
+    def _build_paper_journal(self, core: TradingCore, path: str) -> None:
+        """Paper mode: journal every request sent to the simulated venue."""
+        from bot.execution.journal import Journal, JournalError
+        from bot.runtime.paperjournal import PaperJournal
+
+        journal = PaperJournal(Journal.from_section(path, self.cfg.execution), core.specs)
+        try:
+            journal.open()
+        except JournalError as e:
+            raise StartupError(f"journal.path: {e}") from None
+        journal.warm_up()
+        core.journal = self.paper_journal = journal
 
     def _build_router(self, core: TradingCore, credentials: dict[str, Any]) -> None:
         """Live mode: one account per traded venue, the journal, the router on the core."""
@@ -239,6 +265,7 @@ class App:
                 sim.prepare()
             return [sim.run(core.on_frame) for sim in self.sims]
         runs = []
+        core.arm_on_rows = False  # the taps start the timer, at the first frame received
         for section in cfg.venues:
             ids = [i for i, s in enumerate(core.specs) if s.venue == section.name]
             if not ids:
@@ -251,7 +278,10 @@ class App:
             specs = [core.specs[i] for i in ids]
             feed = build_feed(section.name, specs, core.lqty, core.lstate,
                               first_instrument=ids[0], **overrides)  # fmt: skip
-            tap = MarketDataTap(section.name)
+            recorder = self._recorder(section.name, specs)
+            if recorder is not None:
+                runs.append(recorder.run())
+            tap = MarketDataTap(section.name, inner=recorder, on_rx=core.on_receive)
             self.taps.append(tap)
 
             def sink(rows: np.ndarray, tap: MarketDataTap = tap) -> None:
@@ -264,6 +294,26 @@ class App:
             self.supervisors.append(sup)
             runs.append(sup.run())
         return runs
+
+    def _recorder(self, venue: str, specs: list[Any]) -> CaptureRecorder | None:
+        """Return the capture recorder of one venue's feed (``capture.path``), or None."""
+        section = self.cfg.capture
+        if section.path is None:
+            return None
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        head = header(venue, [s.symbol for s in specs], specs_to_builtins(specs), started)
+        try:
+            writer = CaptureWriter(
+                Path(section.path) / venue,
+                head,
+                rotate_bytes=int(section.rotate_mb * (1 << 20)),
+                rotate_s=section.rotate_minutes * 60.0,
+            )
+        except OSError as e:
+            raise StartupError(f"capture.path: {section.path}: {e.strerror}") from None
+        recorder = CaptureRecorder(writer)
+        self.recorders.append(recorder)
+        return recorder
 
     # -- hot reload --------------------------------------------------------------------------
     def _apply(self, new: Snapshot, changed: list[str]) -> None:
@@ -284,6 +334,8 @@ class App:
     def _export_once(self) -> None:
         assert self.exporter is not None
         self.exporter.export()
+        if self.paper_journal is not None:
+            self.paper_journal.drain()
         for tap in self.taps:
             tap.export()
         for sim in self.sims:
@@ -382,6 +434,10 @@ class App:
             core.stop()
             if self.server is not None:
                 await self.server.stop()
+            if self.paper_journal is not None:
+                ok = await asyncio.to_thread(self.paper_journal.close)
+                log.info("paper journal: %d request(s) journaled%s", self.paper_journal.written,
+                         "" if ok else " (not all written)")  # fmt: skip
         if self.fatal is not None:
             raise StartupError(self.fatal)
         self._export_once()

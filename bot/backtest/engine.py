@@ -213,6 +213,10 @@ class Backtest:
         self.fill_headroom = 300 + 4 * opts.max_orders
         self.compile_s = 0.0
         self.run_s = 0.0
+        self._req_seen = 0
+        self._req_chunks: list[np.ndarray] = []
+        self.requests_lost = 0
+        """Requests sent but overwritten in the venue's ring before ``run`` could log them."""
 
     def _call(self, stop: int) -> int:
         v = self.venue
@@ -258,6 +262,8 @@ class Backtest:
         while self.position < end:
             target = min(end, self.position + chunk)
             status = self._call(target)
+            if self._log_requests() > self.venue.req.shape[0] // 2:
+                chunk = max(1024, chunk // 4)  # dense requests: log before the ring wraps
             if status == self.loop.STOP_FILLS_FULL:
                 self.venue.grow_fills()
             elif status == self.loop.STOP_BAD_INSTRUMENT:
@@ -275,6 +281,28 @@ class Backtest:
             if progress is not None:
                 progress(self.position, n)
         self.run_s += time.perf_counter() - t
+
+    def _log_requests(self) -> int:
+        """Copy the requests sent since the last call out of the venue's ring; return how many."""
+        v = self.venue
+        tail = int(v.vs[st.VS_REQ_TAIL])
+        ring = v.req.shape[0]
+        start = max(self._req_seen, tail - ring)
+        self.requests_lost += start - self._req_seen
+        if tail > start:
+            self._req_chunks.append(v.req[np.arange(start, tail) & (ring - 1)])
+        sent = tail - self._req_seen
+        self._req_seen = tail
+        return sent
+
+    def request_rows(self) -> np.ndarray:
+        """Return every request sent to the venue so far, in order (``REQUEST_DTYPE``)."""
+        self._log_requests()
+        if not self._req_chunks:
+            return np.zeros(0, dtype=st.REQUEST_DTYPE)
+        if len(self._req_chunks) > 1:
+            self._req_chunks = [np.concatenate(self._req_chunks)]
+        return self._req_chunks[0]
 
     def swap_params(self, params: Any) -> None:
         """Replace the strategy params between two events (hot reload).

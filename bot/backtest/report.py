@@ -237,6 +237,39 @@ def _write_fills(bt: Any, path: Path) -> None:
             )
 
 
+ORDER_ACTIONS = {1: "new", 2: "cancel", 3: "amend", 4: "cancel_all"}
+
+
+def _write_orders(bt: Any, path: Path) -> None:
+    """Every request the strategy sent after risk, in order (what a paper journal holds)."""
+    rows = bt.request_rows()
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["ts_venue_ns", "op", "venue", "symbol", "side", "client_order_id", "price", "qty",
+             "price_tick", "qty_lot", "flags"]
+        )  # fmt: skip
+        grids = [(spec, spec.tick, spec.lot) for spec in bt.specs]
+        for row in rows:
+            spec, tick, lot = grids[int(row["instrument"])]
+            px, qty = int(row["price_tick"]), int(row["qty_lot"])
+            w.writerow(
+                [
+                    int(row["ts_ns"]),
+                    ORDER_ACTIONS.get(int(row["action"]), str(int(row["action"]))),
+                    spec.venue,
+                    spec.symbol,
+                    "buy" if row["side"] > 0 else "sell",
+                    int(row["client_order_id"]),
+                    tick.to_str(px) if px else "",
+                    lot.to_str(qty) if qty else "",
+                    px,
+                    qty,
+                    int(row["flags"]),
+                ]
+            )
+
+
 def _table(rows: Sequence[tuple[str, str]], css: str = "") -> str:
     body = "\n".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
@@ -345,13 +378,15 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     _write_fills(bt, out / "fills.csv")
+    _write_orders(bt, out / "orders.csv")
     _write_series(bt, out / "series.csv")
     inst = bt.traded[0] if bt.traded else 0
     if png:
         _plots(bt, out, inst)
     files = (
         '<p>Full precision: <a href="stats.json">stats.json</a>, '
-        '<a href="fills.csv">fills.csv</a>, <a href="series.csv">series.csv</a>'
+        '<a href="fills.csv">fills.csv</a>, <a href="orders.csv">orders.csv</a>, '
+        '<a href="series.csv">series.csv</a>'
         + (
             "; PNG: " + ", ".join(f'<a href="{n}">{html.escape(n)}</a>' for n, _ in PLOTS)
             if png

@@ -232,8 +232,12 @@ def build(cfg: StrategyConfig, data: Dataset, overrides: Overrides | None = None
         seed=b.seed,
         max_orders=b.max_orders,
     )
+    events = data.events
+    if b.venue_clock == "local":  # the venue sees each event when we do (paper mode's clock)
+        events = np.array(events)  # a plain copy: a memmap's copy is a memmap (release_pages)
+        events["ts_exch_ns"] = events["ts_local_ns"]
     try:
-        return Backtest(data.events, data.instruments, module, params, traded, limits, options)
+        return Backtest(events, data.instruments, module, params, traded, limits, options)
     except BacktestError as e:
         raise SetupError(str(e)) from None
 
@@ -259,6 +263,8 @@ def run(
     stats["run_s"] = bt.run_s
     stats["events_per_s"] = n / bt.run_s if bt.run_s > 0 else 0.0
     stats["wall_s"] = time.perf_counter() - t
+    stats["requests_logged"] = int(bt.request_rows().shape[0])
+    stats["requests_lost"] = bt.requests_lost
     return bt, stats
 
 

@@ -19,7 +19,8 @@ venues:                       # paper/live: where market data (and live orders) 
 sim: {seed: 7, speed: 1.0, events_per_s: 200}
 metrics: {host: 0.0.0.0, port: 9464}
 logging: {level: INFO, format: auto}
-journal: {path: /var/lib/tickbot/journal}
+journal: {path: /var/lib/tickbot/journal}   # live: the router's; paper: the orders sent
+capture: {path: /var/lib/tickbot/capture}   # paper/live: raw market data, as tickbot record
 lease: {enabled: false, name: tickbot, duration_s: 15}
 runtime: {cpu_affinity: null, gc_freeze: true, shutdown_timeout_s: 10}
 ```
@@ -126,6 +127,10 @@ class BacktestSection(_Struct, frozen=True):
     seed: Annotated[int, msgspec.Meta(ge=0)] = 0
     max_orders: Annotated[int, msgspec.Meta(ge=2, le=4096)] = 64
     """Most orders the strategy may have live at once (the order view's size)."""
+    venue_clock: Literal["exchange", "local"] = "exchange"
+    """When the simulated venue sees each event: at its exchange time, or at its receive time
+    (``local``: as ``tickbot run`` paper mode matches, so a paper session's capture replays to
+    the same orders)."""
 
 
 Mode = Literal["sim", "paper", "live"]
@@ -243,6 +248,18 @@ class JournalSection(_Struct, frozen=True):
         check_service_path("path", self.path)
 
 
+class CaptureSection(_Struct, frozen=True):
+    """Raw market data of a paper or live run, recorded as ``tickbot record`` does."""
+
+    path: str | None = None
+    """A directory (one folder per venue inside); unset: nothing is recorded."""
+    rotate_mb: Positive = 256.0
+    rotate_minutes: Positive = 60.0
+
+    def __post_init__(self) -> None:
+        check_service_path("path", self.path)
+
+
 class LeaseSection(_Struct, frozen=True):
     """Single active instance: a ``coordination.k8s.io`` Lease held while trading."""
 
@@ -287,6 +304,7 @@ class StrategyConfig(_Struct, frozen=True):
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
     logging: LoggingSection = msgspec.field(default_factory=LoggingSection)
     journal: JournalSection = msgspec.field(default_factory=JournalSection)
+    capture: CaptureSection = msgspec.field(default_factory=CaptureSection)
     lease: LeaseSection = msgspec.field(default_factory=LeaseSection)
     runtime: RuntimeSection = msgspec.field(default_factory=RuntimeSection)
     execution: ExecutionSection = msgspec.field(default_factory=ExecutionSection)

@@ -4,8 +4,11 @@ Everything is allocated once here. Per frame the feed (or the synthetic market) 
 ``on_frame(rows, rx_ns)``, which runs three kernels and, when the strategy wakes on events, its
 ``decide`` and the risk-checked dispatch: no await, no Python object per row. Timers and the
 simulated venue's responses are one ``loop.call_at`` handle, moved to whichever is due first;
-anything due before a frame's receive time runs before that frame, so the strategy sees events,
-timers and answers in the same order the backtest would.
+anything due before a frame's receive time runs before that frame, and at the same nanosecond the
+backtest's order holds (the venue sees the market row, then requests reach it, then answers reach
+us, then our own copy of the row, then our timer), so the strategy sees events, timers and answers
+in the same order the backtest would. In paper and live mode (``venue_local_clock``) the
+strategy's first timer call is at the first frame, as the backtest's is at its first event.
 
 In ``live`` mode (``attach_router``) the same risk check sends what passes to the order router
 instead (``bot.runtime.live``); the router owns the risk state from then on and its rows move
@@ -116,6 +119,8 @@ class TradingCore:
         self.wire: Any = None
         """Optional ``WireWriter``: new requests are also written to its socket, and the write
         is where tick-to-trade ends."""
+        self.journal: Any = None
+        """Optional ``PaperJournal``: new requests are also copied there (paper mode)."""
         self.on_settled: Callable[[], None] | None = None
         """Called once no order is left after ``cancel_all`` (shutdown waits on it)."""
         self.router: Any = None
@@ -125,6 +130,9 @@ class TradingCore:
         self._slots = np.zeros(self.intents.shape[0], dtype=np.int64)
         self._order_wake: asyncio.Handle | None = None
         self._order_trigger_ns = 0
+        self._armed = False
+        self.arm_on_rows = True
+        """Start the timer at the first frame's rows (False: at ``on_receive``, a feed's tap)."""
 
     # -- live order entry ---------------------------------------------------------------------
     def attach_router(self, router: Any) -> None:
@@ -211,32 +219,64 @@ class TradingCore:
         live.live_fill(np.zeros(1, dtype=FILL_DTYPE), view, pos, acct)
 
     def start(self, clock: Clock) -> None:
-        """Begin: the strategy's first timer call is now (as in the backtest)."""
+        """Begin: the strategy's first timer call is now (sim) or at the first frame.
+
+        With a live feed the backtest of the recorded session starts its timer at the first
+        event; starting here at the first frame keeps both on the same timer grid.
+        """
         self.clock = clock
-        self.istate[ISTATE_WAKE_NS] = clock.now_ns()
+        self._armed = not self.venue_local_clock
+        self.istate[ISTATE_WAKE_NS] = 0 if self.venue_local_clock else clock.now_ns()
         self._reschedule()
 
     # -- per frame ---------------------------------------------------------------------------
+    def on_receive(self, ts_local_ns: int) -> None:
+        """A frame received at ``ts_local_ns`` is about to be parsed: run what is due before it.
+
+        A live feed applies a frame to the books it shares with the core before ``on_frame``;
+        a timer or answer due before the frame must not see it (the feed's tap calls this).
+        The first frame received starts the strategy's timer (paper, live): a capture's first
+        line, where the backtest of the capture starts its own.
+        """
+        if not self._armed:
+            self._arm(ts_local_ns)
+        if self._handle_ns < ts_local_ns:
+            self._run_due(ts_local_ns - 1, time.monotonic_ns())
+            self._reschedule()
+
+    def _arm(self, ts_local_ns: int) -> None:
+        self._armed = True
+        if self.istate[ISTATE_WAKE_NS] == 0 and self.quoting:
+            self.istate[ISTATE_WAKE_NS] = ts_local_ns
+            self._reschedule()
+
     def on_frame(self, rows: np.ndarray, rx_mono_ns: int) -> None:
         """Apply one frame's rows; let an event-driven strategy act on it at once."""
         n = rows.shape[0]
         if n == 0:
             return
         first_ts = int(rows[0]["ts_local_ns"])
-        if self._handle_ns <= first_ts:
-            self._run_due(first_ts, time.monotonic_ns())
+        if not self._armed and self.arm_on_rows:
+            self._arm(first_ts)
+        if self._handle_ns < first_ts:  # everything due before the frame
+            self._run_due(first_ts - 1, time.monotonic_ns())
+        # the venue sees the rows before the requests and answers due at the frame's time
+        if self.router is None and self._venue_rows(rows) <= first_ts:
+            self._run_due(first_ts, time.monotonic_ns(), first_ts - 1)
         inst = k.ingest_rows(rows, n, self.apply_books, self.uses_signals, self.lqty,
                              self.lstate, self.sig, self.ring, self.ring_idx,
                              self.sparams)  # fmt: skip
-        if self.router is None:
-            self._venue_rows(rows)
         if inst >= 0 and self.wake_on_event:
             self._decide(int(rows[n - 1]["ts_local_ns"]), _WAKE_EVENT, inst, rx_mono_ns)
+        last_ts = int(rows[n - 1]["ts_local_ns"])
+        if 0 < self.istate[ISTATE_WAKE_NS] <= last_ts:  # a timer at the frame's time sees it
+            self._run_due(last_ts, time.monotonic_ns())
         self._reschedule()
 
-    def _venue_rows(self, rows: np.ndarray) -> None:
+    def _venue_rows(self, rows: np.ndarray) -> int:
+        """Apply the rows at the simulated venue; return when a request or answer is due next."""
         v = self.venue
-        k.venue_rows(rows, rows.shape[0], self.venue_local_clock, v.vs, v.req, v.orders,
+        return k.venue_rows(rows, rows.shape[0], self.venue_local_clock, v.vs, v.req, v.orders,
                      v.active, v.xqty, v.xstate, v.resp, v.lat_out, v.vp, v.vinst, v.acct,
                      v.iacct, v.fills)  # fmt: skip
 
@@ -268,6 +308,8 @@ class TradingCore:
         if self.wire is not None:
             self.wire.write(v.req, v.vs, head)
         written = time.monotonic_ns()
+        if self.journal is not None:
+            self.journal.record(v.req, v.vs, head)
         new = es[lp.ES_ORDERS] + es[lp.ES_CANCELS] + es[lp.ES_AMENDS] - sent
         if new > 0:
             dt = written - trigger_mono_ns
@@ -301,13 +343,15 @@ class TradingCore:
         self._run_due(self.clock.now_ns(), time.monotonic_ns())
         self._reschedule()
 
-    def _run_due(self, now: int, trigger_mono_ns: int) -> None:
-        """Run, in time order, every venue step, answer and timer due by ``now``."""
+    def _run_due(self, now: int, trigger_mono_ns: int, timers_until: int | None = None) -> None:
+        """Run, in time order, every venue step and answer due by ``now``, and every timer due
+        by ``timers_until`` (default ``now``)."""
         v = self.venue
+        timer_limit = now if timers_until is None else timers_until
         while True:
             due = int(k.next_due_ns(v.vs, v.req, v.resp))
             wake = int(self.istate[ISTATE_WAKE_NS])
-            t_wake = wake if wake > 0 else _NO_TIME
+            t_wake = wake if 0 < wake <= timer_limit else _NO_TIME
             t = min(due, t_wake)
             if t > now:
                 return
@@ -348,15 +392,26 @@ class TradingCore:
         self.params_struct = params
 
     def cancel_all(self) -> int:
-        """Stop quoting and send a cancel for every live order; return how many were sent."""
+        """Stop quoting and send a cancel for every live order; return how many were sent.
+
+        What was due by now runs first (a timer the loop has not woken for yet), so the paper
+        journal's stop time splits the requests exactly as a replay's clock does.
+        """
+        now = self.clock.now_ns() if self.clock is not None else 0
+        if self.router is None and self.quoting and self.clock is not None:
+            self._run_due(now, time.monotonic_ns())
         self.quoting = False
         if self.router is not None:
             sent = sum(self.router.cancel_instrument(x) for x in self.router.instruments)
             self._check_settled()
             return int(sent)
-        now = self.clock.now_ns() if self.clock is not None else 0
         v = self.venue
+        head = v.vs[st.VS_REQ_TAIL]
+        if self.journal is not None:
+            self.journal.stop(now)
         sent = k.cancel_everything(now, self.es, self.view, v.vs, v.req, v.lat_in)
+        if self.journal is not None:
+            self.journal.record(v.req, v.vs, head)
         self._reschedule()
         self._check_settled()
         return int(sent)
@@ -368,6 +423,7 @@ class TradingCore:
     def resume(self) -> None:
         """Quote again (the lease is held): the strategy gets a timer call now, as at start."""
         self.quoting = True
+        self._armed = True
         if self.clock is not None:
             self.istate[ISTATE_WAKE_NS] = self.clock.now_ns()
             self._reschedule()

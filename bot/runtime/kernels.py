@@ -70,8 +70,10 @@ def ingest_rows(
 def venue_rows(
     rows, n, local_clock, vs, req, vorders, active, xqty, xstate, resp, lat_out, vp, vinst,
     acct, iacct, fills,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
     """Apply ``rows[:n]`` at the simulated venue in time order with the requests in flight.
+
+    Return the time the next request reaches the venue or answer reaches us (``next_due_ns``).
 
     ``local_clock``: time the rows by their receive time (paper mode: the venue's book is the
     live book as we see it), else by their exchange time (the synthetic market's own clock).
@@ -87,6 +89,7 @@ def venue_rows(
             vs, e["kind"], e["instrument"], ts, e["price_tick"], e["qty_lot"], e["aux"],
             vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
         )  # fmt: skip
+    return min(sv.next_request_ns(vs, req), sv.next_response_ns(vs, resp))
 
 
 @kernel

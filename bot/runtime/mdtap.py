@@ -2,13 +2,15 @@
 
 The supervisor hands every raw frame to a ``FrameTap`` just before parsing it; this tap takes
 the receive time on ``time.monotonic_ns`` there (the start of tick-to-trade), counts the frame
-and its bytes per stream (the connection's URL path), and passes the frame on to a recorder
-when one is chained.
+and its bytes per stream (the connection's URL path), tells the core a frame arrived (``on_rx``:
+what was due before it runs before the feed applies it to the books) and passes the frame on to
+a recorder when one is chained (``capture.path``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from bot.ingest.supervisor import FrameTap
 from bot.metrics import registry as m
@@ -17,9 +19,16 @@ from bot.metrics import registry as m
 class MarketDataTap:
     """Count frames per stream and remember the last receive time."""
 
-    def __init__(self, venue: str, inner: FrameTap | None = None) -> None:
+    def __init__(
+        self,
+        venue: str,
+        inner: FrameTap | None = None,
+        on_rx: Callable[[int], None] | None = None,
+    ) -> None:
         self.venue = venue
         self.inner = inner
+        self.on_rx = on_rx
+        """Called with the frame's local receive time (ns) before it is parsed."""
         self.rx_ns = 0
         """``time.monotonic_ns`` when the frame being parsed arrived."""
         self.counts: dict[str, list[int]] = {}
@@ -35,11 +44,15 @@ class MarketDataTap:
         c[1] += len(data)
         if self.inner is not None:
             self.inner.ws(src, data, ts_local_ns)
+        if self.on_rx is not None:
+            self.on_rx(ts_local_ns)
 
     def rest(self, src: str, body: bytes, ts_local_ns: int) -> None:
-        """Pass a REST body on (snapshots are not market-data frames)."""
+        """Pass a REST body on (snapshots are not market-data frames, but move the books)."""
         if self.inner is not None:
             self.inner.rest(src, body, ts_local_ns)
+        if self.on_rx is not None:
+            self.on_rx(ts_local_ns)
 
     def messages(self) -> int:
         """Return the frames received so far over all streams."""
