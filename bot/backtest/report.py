@@ -1,8 +1,9 @@
 """The backtest report folder: one self-contained HTML page, stats, fills and series; PNGs on ask.
 
 ``index.html`` works offline: plotly.js is embedded in the page (no CDN, no other file), and its
-charts zoom and pan: mid price with the best bid/ask and our fills, inventory, equity with the
-cumulative fees/rebates and the PnL split, and the spread. Below them the summary table (the same
+charts zoom and pan: mid price with the best bid/ask and our fills, inventory, equity with its
+PnL split over time (spread capture, fees/rebates, inventory and funding), the split at the end,
+the spread, and the queue wait of each maker fill. Below them the summary table (the same
 rows as the console), every stat, and what the run used: the config (as given), each data file
 with the SHA-256 of its header (the header carries the rows' CRC-32, so it names the data) and
 the tickbot version. Long runs are thinned to at most ``MAX_POINTS`` samples per chart (every
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bot import __version__
+from bot.backtest.sim_types import VI_QUOTE_PER_TICK_LOT
 from bot.backtest.stats import series_of
 from bot.backtest.summary import flat_rows, summary_rows
 
@@ -77,13 +79,26 @@ class Chart:
         """Return the number of points per trace name (what the page must show)."""
         out = {}
         for trace in self.figure.data:
-            values = trace.y if trace.y is not None else []
-            out[str(trace.name)] = len(values)
+            if trace.type == "heatmap":  # cells, empty ones included
+                out[str(trace.name)] = sum(len(row) for row in trace.z)
+            else:
+                out[str(trace.name)] = len(trace.y if trace.y is not None else [])
         return out
 
 
 def _stride(n: int) -> int:
     return max(1, -(-n // MAX_POINTS))
+
+
+def pnl_split_at(bt: Any, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return cumulative spread capture and fees (quote, all instruments) at each time."""
+    fills = bt.venue.fill_rows()
+    qptl = bt.venue.vinst[fills["instrument"], VI_QUOTE_PER_TICK_LOT]
+    edge = fills["side"] * (fills["mid_tick"] - fills["price_tick"]) * fills["qty_lot"] * qptl
+    capture = np.concatenate(([0.0], np.cumsum(np.nan_to_num(edge, nan=0.0))))
+    fees = np.concatenate(([0.0], np.cumsum(fills["fee_quote"])))
+    idx = np.searchsorted(fills["ts_exch_ns"], ts_ns, side="right")
+    return capture[idx], fees[idx]
 
 
 def charts(bt: Any, stats: dict[str, Any]) -> list[Chart]:
@@ -133,16 +148,25 @@ def charts(bt: Any, stats: dict[str, Any]) -> list[Chart]:
         x=minutes, y=series.position_lot[::k, inst].tolist(), name="position", line_shape="hv"
     )
     initial = float(stats["initial_capital_quote"])
-    equity = go.Figure(
-        layout=layout("Equity: PnL and cumulative fees (negative = rebates)", "quote")
-    )
-    equity.add_scatter(x=minutes, y=(series.equity_quote[::k] - initial).tolist(), name="PnL")
-    all_fills = bt.venue.fill_rows()
+    sample_ts = series.ts_ns[::k]
+    pnl = series.equity_quote[::k] - initial
+    capture, fees = pnl_split_at(bt, sample_ts)
+    equity = go.Figure(layout=layout("Equity: PnL and where it came from", "quote"))
+    equity.add_scatter(x=minutes, y=pnl.tolist(), name="PnL", line={"width": 2})
+    equity.add_scatter(x=minutes, y=capture.tolist(), name="spread capture")
+    equity.add_scatter(x=minutes, y=(-fees).tolist(), name="fees/rebates")
     equity.add_scatter(
-        x=((all_fills["ts_exch_ns"] - t0) / NS_PER_MIN).tolist(),
-        y=np.cumsum(all_fills["fee_quote"]).tolist(),
-        name="fees paid",
-        line_shape="hv",
+        x=minutes, y=(pnl - capture + fees).tolist(), name="inventory (mark-to-market) + funding"
+    )
+    makers = fills[fills["liquidity"] == 1]
+    queue = go.Figure(layout={**layout(f"{symbol}: queue wait of each maker fill", "seconds"),
+                              "hovermode": "closest"})  # fmt: skip
+    queue.add_scatter(
+        x=((makers["ts_exch_ns"] - t0) / NS_PER_MIN).tolist(),
+        y=((makers["ts_exch_ns"] - makers["ts_rest_ns"]) / 1e9).tolist(),
+        name="queue wait",
+        mode="markers",
+        marker={"size": 4},
     )
     split = go.Figure(layout={**layout("Where the PnL came from", "quote"), "hovermode": "closest"})
     parts = {
@@ -159,9 +183,14 @@ def charts(bt: Any, stats: dict[str, Any]) -> list[Chart]:
     return [
         Chart("chart-price", "Mid price, best bid/ask and our fills" + thin, price),
         Chart("chart-inventory", "Inventory" + thin, inventory),
-        Chart("chart-equity", "Equity and fees" + thin, equity),
-        Chart("chart-pnl-split", "PnL split (quote)", split),
+        Chart("chart-equity", "Equity with its PnL split over time" + thin, equity),
+        Chart("chart-pnl-split", "PnL split at the end (quote)", split),
         Chart("chart-spread", "Spread (ticks)" + thin, spread),
+        Chart(
+            "chart-queue-wait",
+            "Time from resting to each maker fill (partial fills of one order: one point each)",
+            queue,
+        ),
     ]
 
 
@@ -270,7 +299,8 @@ def _write_orders(bt: Any, path: Path) -> None:
             )
 
 
-def _table(rows: Sequence[tuple[str, str]], css: str = "") -> str:
+def table(rows: Sequence[tuple[str, str]], css: str = "") -> str:
+    """Return ``(label, text)`` rows as an HTML table (escaped)."""
     body = "\n".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
     )
@@ -283,9 +313,11 @@ class RunInfo:
 
     config_path: Path | None = None
     data_paths: Sequence[Path] = ()
+    grid_path: Path | None = None
 
 
-def _provenance(info: RunInfo) -> str:
+def provenance(info: RunInfo) -> str:
+    """Return the "what this run used" HTML: version, data files and their hashes, config."""
     parts = [f"<p>tickbot {html.escape(__version__)}</p>"]
     if info.data_paths:
         rows = []
@@ -295,15 +327,17 @@ def _provenance(info: RunInfo) -> str:
             except (OSError, struct.error):
                 digest = "unreadable"
             rows.append((str(p), f"header sha256 {digest}"))
-        parts.append("<h3>Data files</h3>" + _table(rows, "files"))
-    if info.config_path is not None:
+        parts.append("<h3>Data files</h3>" + table(rows, "files"))
+    for what, path in (("Config", info.config_path), ("Grid", info.grid_path)):
+        if path is None:
+            continue
         try:
-            text = Path(info.config_path).read_text(encoding="utf-8")
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             text = f"(cannot read: {e.strerror})"
         parts.append(
-            f"<h3>Config {html.escape(str(info.config_path))}</h3>"
-            f'<pre id="config">{html.escape(text)}</pre>'
+            f"<h3>{what} {html.escape(str(path))}</h3>"
+            f'<pre id="{what.lower()}">{html.escape(text)}</pre>'
         )
     return "\n".join(parts)
 
@@ -395,10 +429,10 @@ def write_report(
         + "</p>"
     )
     sections = [
-        ("Summary", _table(summary_rows(stats), "summary")),
-        ("Every statistic", f"<details><summary>show</summary>{_table(flat_rows(stats))}"
+        ("Summary", table(summary_rows(stats), "summary")),
+        ("Every statistic", f"<details><summary>show</summary>{table(flat_rows(stats))}"
          "</details>" + files),
-        ("Run", _provenance(info if info is not None else RunInfo())),
+        ("Run", provenance(info if info is not None else RunInfo())),
     ]  # fmt: skip
     if not html_page:
         return out

@@ -144,13 +144,6 @@ def _book_money(acct: np.ndarray, iacct: np.ndarray, inst: int, side: int, px: i
     iacct[inst, I_POSITION] = pos
 
 
-@inline_kernel
-def _edge(acct: np.ndarray, mid: float, inst: int, side: int, px: int, q: int) -> None:
-    """Add a fill's spread capture against the venue mid ``mid`` (no mid: nothing)."""
-    if mid == mid:
-        acct[inst, A_EDGE_TL] += side * (mid - px) * q
-
-
 @kernel
 def fill(
     vs: np.ndarray,
@@ -158,6 +151,7 @@ def fill(
     px: int,
     q: int,
     liquidity: int,
+    mid: float,
     resp: np.ndarray,
     lat_out: np.ndarray,
     vinst: np.ndarray,
@@ -165,7 +159,10 @@ def fill(
     iacct: np.ndarray,
     fills: np.ndarray,
 ) -> None:
-    """Execute ``q`` lots of order ``o`` at ``px``: accounts, fill record, response."""
+    """Execute ``q`` lots of order ``o`` at ``px``: accounts, fill record, response.
+
+    ``mid`` is the venue's mid as the fill happens (NaN: none): the fill's spread capture.
+    """
     inst = o["instrument"]
     side = o["side"]
     qptl = vinst[inst, VI_QUOTE_PER_TICK_LOT]
@@ -184,6 +181,8 @@ def fill(
     else:
         iacct[inst, I_TAKER_LOT] += q
     iacct[inst, I_FILLS] += 1
+    if mid == mid:
+        acct[inst, A_EDGE_TL] += side * (mid - px) * q
     o["leaves_lot"] -= q
     o["filled_lot"] += q
     status = _FILLED if o["leaves_lot"] == 0 else _PARTIAL
@@ -206,6 +205,8 @@ def fill(
         f["qty_lot"] = q
         f["leaves_lot"] = o["leaves_lot"]
         f["fee_quote"] = fee
+        f["mid_tick"] = mid
+        f["ts_rest_ns"] = o["ts_rest_ns"]
     else:
         vs[VS_ERROR] = 3  # FILLS_FULL (the engine keeps headroom, so this is a bug if seen)
     vs[VS_N_FILLS] = n + 1
@@ -274,8 +275,7 @@ def take(
         avail = book.level_qty(xqty, xstate, inst, opp, px)
         nxt = book.next_level(xqty, xstate, inst, opp, px)
         q = min(avail, o["leaves_lot"])
-        _edge(acct, mid, inst, side, px, q)
-        fill(vs, o, px, q, _TAKER, resp, lat_out, vinst, acct, iacct, fills)
+        fill(vs, o, px, q, _TAKER, mid, resp, lat_out, vinst, acct, iacct, fills)
         apply_level(xqty, xstate, inst, opp, px, avail - q)
         steps += 1
         px = nxt
@@ -355,8 +355,8 @@ def on_event(
                             ahead = 0.0
                         o["queue_ahead"] = ahead
                     if q > 0:
-                        _edge(acct, mid_tick(xstate, inst), inst, o["side"], px, q)
-                        fill(vs, o, px, q, _MAKER, resp, lat_out, vinst, acct, iacct, fills)
+                        mid = mid_tick(xstate, inst)
+                        fill(vs, o, px, q, _MAKER, mid, resp, lat_out, vinst, acct, iacct, fills)
                         if o["leaves_lot"] == 0:
                             o["status"] = 0
                             remove_active(vs, active, orders, k)
@@ -413,8 +413,9 @@ def _fill_crossed(vs, inst, orders, active, xstate, resp, lat_out, vinst, acct, 
             if (o["side"] == 1 and ask != NO_ASK and ask <= px) or (
                 o["side"] == -1 and bid != NO_BID and bid >= px
             ):
-                _edge(acct, mid_tick(xstate, inst), inst, o["side"], px, o["leaves_lot"])
-                fill(vs, o, px, o["leaves_lot"], _MAKER, resp, lat_out, vinst, acct, iacct, fills)
+                q = o["leaves_lot"]
+                mid = mid_tick(xstate, inst)
+                fill(vs, o, px, q, _MAKER, mid, resp, lat_out, vinst, acct, iacct, fills)
                 o["status"] = 0
                 remove_active(vs, active, orders, k)
         k -= 1

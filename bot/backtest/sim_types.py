@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from bot.core.dtypes import FILL_DTYPE
+
 
 class QueueModel(IntEnum):
     """How size cancelled at our level moves our queue position."""
@@ -51,6 +53,17 @@ class ResponseKind(IntEnum):
 
 NO_TIME = 1 << 62
 """Timestamp of an empty queue (later than any event)."""
+
+SIM_FILL_DTYPE = np.dtype(
+    [
+        *FILL_DTYPE.descr,
+        ("mid_tick", np.float64),  # the venue's mid as the fill happened (NaN: none)
+        ("ts_rest_ns", np.int64),  # exchange time the order started resting (queue wait)
+    ],
+    align=True,
+)
+"""A fill as the simulated venue records it: ``FILL_DTYPE``'s fields (by name) and two more for
+the report (spread capture per fill, queue wait)."""
 
 VENUE_ORDER_DTYPE = np.dtype(
     [

@@ -77,6 +77,7 @@ from bot.backtest.sim_types import (
     NO_TIME,
     REQUEST_DTYPE,
     RESPONSE_DTYPE,
+    SIM_FILL_DTYPE,
     VENUE_ORDER_DTYPE,
     VI_MAKER_FEE,
     VI_QUOTE_PER_TICK_LOT,
@@ -103,7 +104,6 @@ from bot.backtest.sim_types import (
     kernel,
 )
 from bot.core.book import NO_ASK, NO_BID, ST_BEST_ASK, ST_BEST_BID, new_books
-from bot.core.dtypes import FILL_DTYPE
 
 __all__ = [
     "SimVenue",
@@ -377,7 +377,7 @@ class SimVenue:
         self.vinst[:, VI_TAKER_FEE] = taker_fee
         self.acct = np.zeros((n_instruments, N_ACCT))
         self.iacct = np.zeros((n_instruments, N_IACCT), dtype=np.int64)
-        self.fills = np.zeros(fills_capacity, dtype=FILL_DTYPE)
+        self.fills = np.zeros(fills_capacity, dtype=SIM_FILL_DTYPE)
         self.xqty, self.xstate = new_books(n_instruments, window)
 
     def send(
@@ -427,7 +427,7 @@ class SimVenue:
 
     def grow_fills(self) -> None:
         """Double the fill buffer (between loop chunks)."""
-        bigger = np.zeros(self.fills.shape[0] * 2, dtype=FILL_DTYPE)
+        bigger = np.zeros(self.fills.shape[0] * 2, dtype=SIM_FILL_DTYPE)
         bigger[: self.fills.shape[0]] = self.fills
         self.fills = bigger
 

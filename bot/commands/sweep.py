@@ -18,6 +18,7 @@ import copy
 import csv
 import itertools
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--of", type=int, default=1, help="number of shards")
     p.add_argument("--rank-by", default="sharpe", help="stat to rank by, highest first")
     p.add_argument("--out", type=Path, help="CSV path (default: reports/sweep-<config>.csv)")
+    p.add_argument(
+        "--no-report", action="store_true", help="write no HTML report (default: beside the CSV)"
+    )
     p.add_argument(
         "--merge", type=Path, metavar="DIR", help="rank the shard CSVs in DIR as one sweep"
     )
@@ -140,11 +144,7 @@ def run(args: argparse.Namespace) -> int:
     combos = combinations(grid)
     mine = [(k, c) for k, c in enumerate(combos) if k % args.of == args.index]
     jobs = [(k, c, apply(raw, c), [str(p) for p in args.data]) for k, c in mine]
-    if args.jobs == 1 or len(jobs) == 1:
-        results = [_one(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
-            results = list(pool.map(_one, jobs))
+    results = _run_all(jobs, args.jobs, sys.stderr.isatty())
     ok = [r for r in results if "error" not in r]
     failed = [r for r in results if "error" in r]
     ok.sort(key=lambda r: (-float(r[args.rank_by]), r["combination"]))
@@ -161,8 +161,53 @@ def run(args: argparse.Namespace) -> int:
             w.writerow({"rank": rank, **r})
         for r in failed:
             w.writerow(r)
+    page = None
+    if not args.no_report:
+        from bot.backtest.report import RunInfo
+        from bot.commands.sweep_report import write_sweep_report
+
+        info = RunInfo(config_path=args.config, data_paths=args.data, grid_path=args.grid)
+        page = write_sweep_report(
+            out.with_suffix(".html"), ok, failed, grid, args.rank_by, info, out
+        )
     _table(ok, failed, list(grid), args.rank_by, out, len(combos), len(mine))
+    if page is not None:
+        from rich.console import Console
+
+        Console().print(f"report: {page}")
     return 1 if failed and not ok else 0
+
+
+def _run_all(jobs: list[Any], n_jobs: int, bar: bool) -> list[dict[str, Any]]:
+    """Run the combinations (in a process pool when ``n_jobs > 1``), with a bar on a TTY."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("combinations"),
+        TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
+        console=Console(stderr=True), disable=not bar,
+    )  # fmt: skip
+    results: list[dict[str, Any]] = []
+    with progress:
+        task = progress.add_task("combinations", total=len(jobs))
+        if n_jobs == 1 or len(jobs) == 1:
+            for job in jobs:
+                results.append(_one(job))
+                progress.advance(task)
+        else:
+            with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs))) as pool:
+                for r in pool.map(_one, jobs):
+                    results.append(r)
+                    progress.advance(task)
+    return results
 
 
 def _table(ok, failed, keys, rank_by, out, total, mine) -> None:

@@ -218,6 +218,11 @@ class SimMarketSection(_Struct, frozen=True):
     sigma_bps: NonNegative = 0.2
     """Diffusion of the fair price, basis points per sqrt(second)."""
     levels: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    informed_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    """Share of trades that know the next move (the fair price then moves their way), so a
+    maker they fill meets adverse selection; as ``tickbot generate --informed-share``."""
+    informed_impact_bps: NonNegative = 0.1
+    """How far the fair price moves an informed trade's way, basis points."""
 
 
 class MetricsSection(_Struct, frozen=True):

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.data import binance_extra as bx
+from bot.data import hftbacktest_raw as hbt
 from bot.data.binance import BinanceReader, detect_layout
 from bot.data.csvscan import DEFAULT_CHUNK_BYTES, ConvertError
 from bot.data.resolve import Resolver
@@ -175,6 +176,15 @@ def _binance_table(
     return Format(name, summary, matches, open_, Order.TIME)
 
 
+def _open_hftbacktest_raw(first: FirstLine, opts: Options) -> Reader:
+    return hbt.HftbacktestRawReader(
+        first.path,
+        opts.resolver.specs,
+        feed_latency_ns=opts.feed_latency_ns,
+        symbols=opts.symbols,
+    )
+
+
 def _open_tdepth(first: FirstLine, opts: Options) -> Reader:
     inst = binance_instrument(first, opts, "T_DEPTH")
     counts = Counts()
@@ -216,6 +226,13 @@ FORMATS: tuple[Format, ...] = (
         "Binance historical order book T_DEPTH snapshot and update files",
         bx.is_tdepth,
         _open_tdepth,
+        Order.ARRIVAL,
+    ),
+    Format(
+        hbt.NAME,
+        "hftbacktest's raw Binance USD-M collector files (receive ns + frame per line)",
+        hbt.matches,
+        _open_hftbacktest_raw,
         Order.ARRIVAL,
     ),
 )

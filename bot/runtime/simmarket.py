@@ -1,7 +1,8 @@
 """The synthetic market of ``mode: sim``, played in (scaled) real time.
 
 ``bot.data.generate`` makes the rows (a seeded random walk with a realistic book, trades and
-message ends); each message is released at its local receive time on the ``MarketClock``, so a
+message ends; with ``informed_share`` some trades know the next move, so makers meet adverse
+selection); each message is released at its local receive time on the ``MarketClock``, so a
 strategy sees a market that moves like a live one, ``speed`` times faster. Chunks are generated
 ahead on a worker thread; one generator per instrument, each with its own seed.
 """
@@ -39,6 +40,8 @@ def market_params(section: SimMarketSection, spec: InstrumentSpec) -> GeneratePa
         levels=section.levels,
         duration_s=DAY_S,
         sigma_bps=section.sigma_bps,
+        informed_share=section.informed_share,
+        informed_impact_bps=section.informed_impact_bps,
     )
 
 

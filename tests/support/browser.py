@@ -29,6 +29,29 @@ START_TIMEOUT_S = 60.0
 """How long Chromium may take to open its DevTools port on a loaded machine."""
 CALL_TIMEOUT_S = 60.0
 
+CHART_POINTS_JS = """
+(() => {
+  const out = {};
+  for (const el of document.querySelectorAll("div.chart")) {
+    const traces = {};
+    el.calcdata.forEach((cd, i) => {
+      const t = el._fullData[i];
+      const drawn = el.querySelectorAll(".trace")[i];
+      traces[t.name] = {
+        points: t.type === "heatmap" ? cd[0].z.flat().length : cd.length,
+        markers: t.mode === "markers" ? drawn.querySelectorAll(".points path").length : null,
+      };
+    });
+    out[el.id] = {expected: JSON.parse(el.dataset.points), drawn: traces,
+                  svg: el.querySelectorAll(".main-svg").length};
+  }
+  return out;
+})()
+"""
+"""Per chart of a report page (``div.chart``): the points each trace should hold (the page's
+``data-points``), what plotly computed for it (``calcdata``: the points it lays out; heatmap
+cells) and, for marker traces, the markers drawn in the SVG."""
+
 
 def chromium_path() -> str:
     """Return the Chromium executable, or skip the calling test."""

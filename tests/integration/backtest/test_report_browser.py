@@ -9,25 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.support.browser import Browser, chromium_path
-
-# plotly's per-trace computed points (calcdata) and, for marker traces, the drawn markers
-POINTS_JS = """
-(() => {
-  const out = {};
-  for (const el of document.querySelectorAll("div.chart")) {
-    const traces = {};
-    el.calcdata.forEach((cd, i) => {
-      const t = el._fullData[i];
-      const markers = el.querySelectorAll(".trace")[i]?.querySelectorAll(".points path").length;
-      traces[t.name] = {points: cd.length, markers: t.mode === "markers" ? markers : null};
-    });
-    out[el.id] = {expected: JSON.parse(el.dataset.points), drawn: traces,
-                  svg: el.querySelectorAll(".main-svg").length};
-  }
-  return out;
-})()
-"""
+from tests.support.browser import CHART_POINTS_JS, Browser, chromium_path
 
 
 def test_report_renders_offline_with_every_point(
@@ -49,11 +31,12 @@ def test_report_renders_offline_with_every_point(
     assert "fixed_spread" in text  # the config as given
     with Browser() as browser:
         browser.open(page, "document.body.dataset.rendered === 'yes'")
-        charts = browser.evaluate(POINTS_JS)
+        charts = browser.evaluate(CHART_POINTS_JS)
         assert browser.errors == []
         assert browser.requests == [page.resolve().as_uri()]  # offline: nothing else fetched
     assert set(charts) == {
-        "chart-price", "chart-inventory", "chart-equity", "chart-pnl-split", "chart-spread"
+        "chart-price", "chart-inventory", "chart-equity", "chart-pnl-split", "chart-spread",
+        "chart-queue-wait",
     }  # fmt: skip
     for name, c in charts.items():
         assert c["svg"] > 0, name
@@ -66,5 +49,8 @@ def test_report_renders_offline_with_every_point(
     price = charts["chart-price"]["expected"]
     assert price["our buys"] + price["our sells"] == stats["fills"]
     assert price["mid"] == samples
-    assert charts["chart-equity"]["expected"]["fees paid"] == stats["fills"]
+    assert set(charts["chart-equity"]["expected"].values()) == {samples}
+    assert len(charts["chart-equity"]["expected"]) == 4  # PnL and its three parts
+    # post-only quotes: every fill is a maker fill, each with its queue wait
+    assert charts["chart-queue-wait"]["expected"] == {"queue wait": stats["fills"]}
     assert charts["chart-pnl-split"]["expected"] == {"PnL split": 5}

@@ -80,3 +80,22 @@ def test_a_multi_day_run_annualises_daily_returns(
     table = _run(capsys, example_config, four_days)
     assert "annualised" in table
     assert "not annualised" not in table
+
+
+def test_the_equity_split_over_time_ends_at_the_totals(
+    four_days: Path, example_config: Path
+) -> None:
+    import numpy as np
+
+    from bot.backtest import session
+    from bot.backtest.report import pnl_split_at
+    from bot.config.schema import load_config
+
+    bt, s = session.run(load_config(example_config), session.load_data([four_days]))
+    capture, fees = pnl_split_at(bt, np.array([np.iinfo(np.int64).max]))
+    assert capture[0] == pytest.approx(s["spread_capture_quote"])
+    assert fees[0] == pytest.approx(s["fees_quote"])
+    fills = bt.venue.fill_rows()
+    makers = fills[fills["liquidity"] == 1]
+    assert (makers["ts_rest_ns"] <= makers["ts_exch_ns"]).all()
+    assert (makers["ts_rest_ns"] >= int(bt.events["ts_exch_ns"][0])).all()
