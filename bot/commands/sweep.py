@@ -163,13 +163,20 @@ def run(args: argparse.Namespace) -> int:
             w.writerow(r)
     page = None
     if not args.no_report:
-        from bot.backtest.report import RunInfo
-        from bot.commands.sweep_report import write_sweep_report
+        from bot.backtest.report import REPORT_EXTRA, RunInfo, has_package
 
-        info = RunInfo(config_path=args.config, data_paths=args.data, grid_path=args.grid)
-        page = write_sweep_report(
-            out.with_suffix(".html"), ok, failed, grid, args.rank_by, info, out
-        )
+        if has_package("plotly"):
+            from bot.commands.sweep_report import write_sweep_report
+
+            info = RunInfo(config_path=args.config, data_paths=args.data, grid_path=args.grid)
+            page = write_sweep_report(
+                out.with_suffix(".html"), ok, failed, grid, args.rank_by, info, out
+            )
+        else:  # the container image leaves the report extra out; the CSV is the result
+            print(
+                f"tickbot sweep: HTML report skipped (plotly is not installed: {REPORT_EXTRA})",
+                file=sys.stderr,
+            )
     _table(ok, failed, list(grid), args.rank_by, out, len(combos), len(mine))
     if page is not None:
         from rich.console import Console

@@ -272,3 +272,28 @@ def test_without_the_report_extra_the_data_files_are_still_written(
     assert err.strip().count("\n") == 0
     assert "matplotlib" in err
     assert not png_dir.exists()
+
+
+def test_a_sweep_without_the_report_extra_writes_its_csv(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    market: Path,
+    example_config: Path,
+    tmp_path: Path,
+) -> None:
+    """A sweep shard in the container (no plotly) still writes the ranked CSV it is run for."""
+    from bot.backtest import report
+
+    monkeypatch.setattr(report, "has_package", lambda name: name != "plotly")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("strategy.params.offset_ticks: [1, 4]\n")
+    out = tmp_path / "sweep.csv"
+    code = main(
+        ["sweep", "--config", str(example_config), "--grid", str(grid), "--data", str(market),
+         "--jobs", "1", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "HTML report skipped" in err
+    assert len(list(csv.DictReader(out.open()))) == 2
+    assert not out.with_suffix(".html").exists()
