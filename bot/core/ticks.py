@@ -150,8 +150,6 @@ def from_units(units: int, grid: str) -> str:
 # Hot path: bytes -> units inside numba, no Python objects.
 
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
-_SAFE_DIGITS = 18
-"""A number of at most 18 digits fits int64 whatever they are: no overflow check needed."""
 
 
 @njit(cache=True, nogil=True)
@@ -190,19 +188,14 @@ def parse_units(
     pending_zeros = 0
     seen_digit = False
     in_fraction = False
-    n_digits = 0
     while i < end:
         c = int(buf[i])
         if 48 <= c <= 57:
             seen_digit = True
-            n_digits += 1
             if in_fraction:
                 exponent -= 1
             if c == 48:
                 pending_zeros += 1
-            elif n_digits <= _SAFE_DIGITS:  # mantissa < 10**n_digits: no overflow possible
-                mantissa = mantissa * pow10[pending_zeros + 1] + (c - 48)
-                pending_zeros = 0
             else:
                 scaled, ok = _mul_pow10(mantissa, pending_zeros + 1, pow10)
                 if not ok or scaled > 9223372036854775807 - (c - 48):
@@ -242,8 +235,6 @@ def parse_units(
     if negative:
         return 0, 5  # NEGATIVE
     shift = exponent - grid_exponent
-    if shift == 0 and grid_mantissa == 1:  # the usual case: as many decimals as the grid
-        return mantissa, 0
     if shift >= 0:
         numerator, ok = _mul_pow10(mantissa, shift, pow10)
         if not ok:
