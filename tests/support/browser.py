@@ -69,7 +69,9 @@ class Browser:
         self._profile = tempfile.TemporaryDirectory(prefix="tickbot-chromium-")
         self.errors: list[str] = []
         self.requests: list[str] = []
-        """Every URL the page asked for (a self-contained page asks only for itself)."""
+        """Every URL the page asked for (a self-contained page asks only for itself). ``data:``
+        URLs are left out: they are bytes inside the page (plotly draws heatmaps as one), never
+        a fetch, so they cannot break the page offline."""
         self._ids = itertools.count(1)
         self._stack = contextlib.ExitStack()
         self._proc = subprocess.Popen(
@@ -120,7 +122,9 @@ class Browser:
         method = msg.get("method")
         p = msg.get("params", {})
         if method == "Network.requestWillBeSent":
-            self.requests.append(str(p.get("request", {}).get("url")))
+            url = str(p.get("request", {}).get("url"))
+            if not url.startswith("data:"):
+                self.requests.append(url)
         elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             self.errors.append(" ".join(str(a.get("value", a)) for a in p.get("args", [])))
         elif method == "Runtime.exceptionThrown":
