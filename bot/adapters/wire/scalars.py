@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import numpy as np
 from numba import njit
 
 from bot.core.ticks import INT64_MAX, MAX_VALUE_EXPONENT, Grid, OffGridError, split_decimal
@@ -101,105 +100,6 @@ def kernel_ms_to_ns(ms: int) -> int:
     if ms < 0 or ms > MAX_MS:
         return -1
     return ms * _NS_PER_MS
-
-
-_ISO_DATE_LEN = 19
-"""``YYYY-MM-DDTHH:MM:SS``: the fixed part of the ISO-8601 form kernels read."""
-_ISO_MIN_YEAR = 1970
-_ISO_MAX_YEAR = 2261
-"""Years whose nanosecond timestamps fit int64 (until 2262-04-11)."""
-_US_DIGITS = 6
-_NS_PER_US = 1_000
-_NS_PER_S = 1_000_000_000
-_S_PER_DAY = 86_400
-_DAYS_0000_TO_1970 = 719_468
-"""Days from 0000-03-01 to 1970-01-01 (the civil-from-days epoch shift)."""
-_DIGIT_0 = 48
-_DIGIT_9 = 57
-_DOT = 46
-_DASH = 45
-_COLON = 58
-_UPPER_T = 84
-_UPPER_Z = 90
-_S_PER_HOUR = 3_600
-_S_PER_MINUTE = 60
-_ISO_DASH_1, _ISO_DASH_2, _ISO_T, _ISO_COLON_1, _ISO_COLON_2 = 4, 7, 10, 13, 16
-"""Offsets of the separators in ``YYYY-MM-DDTHH:MM:SS``."""
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _digits(buf: np.ndarray, s: int, count: int) -> int:
-    value = 0
-    for k in range(s, s + count):
-        c = buf[k]
-        if c < _DIGIT_0 or c > _DIGIT_9:
-            return -1
-        value = value * 10 + (c - _DIGIT_0)
-    return value
-
-
-@njit(cache=True, nogil=True)
-def kernel_iso_to_ns(buf: np.ndarray, s: int, e: int) -> int:
-    """Return ``YYYY-MM-DDTHH:MM:SS[.fff...]Z`` in ``buf[s:e]`` as ns, or -1 (kernels' form).
-
-    The form venues send (BitMEX); like ``iso_to_ns`` it keeps microseconds (digits beyond the
-    sixth are dropped). Anything else, or a date outside 1970..2261, is -1.
-    """
-    if e - s < _ISO_DATE_LEN + 1 or buf[e - 1] != _UPPER_Z:
-        return -1
-    if (buf[s + _ISO_DASH_1] != _DASH or buf[s + _ISO_DASH_2] != _DASH
-            or buf[s + _ISO_T] != _UPPER_T or buf[s + _ISO_COLON_1] != _COLON
-            or buf[s + _ISO_COLON_2] != _COLON):  # fmt: skip
-        return -1
-    year = _digits(buf, s, 4)
-    month = _digits(buf, s + 5, 2)
-    day = _digits(buf, s + 8, 2)
-    hour = _digits(buf, s + 11, 2)
-    minute = _digits(buf, s + 14, 2)
-    second = _digits(buf, s + 17, 2)
-    if year < _ISO_MIN_YEAR or year > _ISO_MAX_YEAR or not 1 <= month <= 12:
-        return -1
-    if day < 1 or day > _days_in_month(year, month) or hour > 23 or minute > 59 or second > 59:
-        return -1
-    micros = 0
-    i = s + _ISO_DATE_LEN
-    if i < e - 1:
-        if buf[i] != _DOT or i + 1 >= e - 1:
-            return -1
-        kept = 0
-        for k in range(i + 1, e - 1):
-            c = buf[k]
-            if c < _DIGIT_0 or c > _DIGIT_9:
-                return -1
-            if kept < _US_DIGITS:
-                micros = micros * 10 + (c - _DIGIT_0)
-                kept += 1
-        while kept < _US_DIGITS:
-            micros *= 10
-            kept += 1
-    days = _days_from_civil(year, month, day)
-    seconds = days * _S_PER_DAY + hour * _S_PER_HOUR + minute * _S_PER_MINUTE + second
-    return seconds * _NS_PER_S + micros * _NS_PER_US
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2:
-        leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
-        return 29 if leap else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    y = year - 1 if month <= 2 else year
-    era = y // 400
-    yoe = y - era * 400
-    mp = month - 3 if month > 2 else month + 9
-    doy = (153 * mp + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - _DAYS_0000_TO_1970
 
 
 def ms_to_ns(value: str | int) -> int:

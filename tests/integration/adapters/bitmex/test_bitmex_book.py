@@ -11,10 +11,7 @@ import pytest
 
 from bot.adapters.base import EventBuffer, InstrumentRef
 from bot.adapters.bitmex import BitmexFeed
-from bot.adapters.wire import idmap
-from bot.adapters.wire.scalars import iso_to_ns
 from bot.core.book import ST_VALID, new_books
-from bot.core.dtypes import EventFlag, EventKind
 from bot.core.instruments import InstrumentSpec
 from tests.integration.adapters.feed_replay import (
     book_of,
@@ -165,76 +162,3 @@ def test_rows_of_other_symbols_are_ignored_and_partial_filter_resets(frames):
     assert book.best_bid_tick() is None
     assert book.best_ask_tick() is None
     assert feed.invalid_instruments() == []
-
-
-ETH = InstrumentSpec(venue="bitmex", symbol="ETHUSD", tick_size="0.05", lot_size="1")
-
-
-def _l2(action: str, *rows: dict, **extra: object) -> str:
-    return json.dumps({"table": "orderBookL2", "action": action, **extra, "data": list(rows)})
-
-
-def _two_books() -> BitmexFeed:
-    qty, state = new_books(2)
-    refs = [InstrumentRef.of(0, ETH), InstrumentRef.of(1, InstrumentSpec(
-        venue="bitmex", symbol="SOLUSD", tick_size="0.01", lot_size="1"))]  # fmt: skip
-    feed = BitmexFeed(refs, qty, state, tables=("orderBookL2",))
-    feed.on_connect(0, EventBuffer())
-    for sym, px in (("ETHUSD", "2000"), ("SOLUSD", "100")):
-        run(feed, [_l2("partial", {"symbol": sym, "id": 1, "side": "Buy", "size": 5, "price": px},
-                       {"symbol": sym, "id": 2, "side": "Sell", "size": 5, "price": px + ".5"},
-                       filter={"symbol": sym})])  # fmt: skip
-    feed.take_outgoing()
-    return feed
-
-
-def test_one_frame_two_symbols_only_the_broken_book_resyncs():
-    feed = _two_books()
-    out = run(feed, [_l2("update", {"symbol": "ETHUSD", "id": 1, "side": "Buy", "size": 7},
-                         {"symbol": "SOLUSD", "id": 99, "side": "Buy", "size": 7},
-                         {"symbol": "ETHUSD", "id": 2, "side": "Sell", "size": 8})])  # fmt: skip
-    rows = out.view()
-    eth = rows[rows["instrument"] == 0]
-    assert eth["qty_lot"].tolist() == [7, 8]
-    assert eth["aux"].tolist() == [1, 2]
-    assert (eth["flags"] & EventFlag.BATCH_END).tolist() == [0, EventFlag.BATCH_END]
-    assert rows[rows["instrument"] == 1]["kind"].tolist() == [EventKind.BOOK_INVALID]
-    assert feed.stats.gaps == 1
-    assert feed.invalid_instruments() == [1]
-    assert [orjson.loads(f)["args"] for f in feed.take_outgoing()] == [["orderBookL2:SOLUSD"]] * 2
-
-
-def test_row_times_and_frames_only_the_strict_decoder_reads():
-    feed = _two_books()
-    stamp = "2024-05-01T12:00:00.123Z"
-    out = run(feed, [
-        _l2("insert", {"symbol": "ETHUSD", "id": 3, "side": "Buy", "size": 2, "price": 1999.95,
-                       "timestamp": stamp}),
-        # an escaped symbol: the scanner refuses it, the strict decoder reads it
-        _l2("update", {"symbol": "ETHUSD", "id": 3, "side": "Buy", "size": 4}).replace(
-            "ETHUSD", "ETH\\u0055SD"),
-        # an offset the kernel does not read is normalised by the slow path
-        '{"table":"orderBookL2","action":"update","data":[{"symbol":"ETH\\u0055SD","id":3,'
-        '"side":"Buy","size":6,"timestamp":"2024-05-01T14:00:00.5+02:00"}]}',
-    ])  # fmt: skip
-    rows = out.view()
-    assert rows["price_tick"].tolist() == [39_999] * 3
-    assert rows["qty_lot"].tolist() == [2, 4, 6]
-    assert rows["ts_exch_ns"].tolist() == [iso_to_ns(stamp), 0, iso_to_ns("2024-05-01T12:00:00.5Z")]
-    assert feed.stats.malformed == 0
-    assert feed.invalid_instruments() == []
-
-
-def test_id_map_full_grows_and_resyncs():
-    qty, state = new_books(1)
-    feed = BitmexFeed([InstrumentRef.of(0, ETH)], qty, state, tables=("orderBookL2",))
-    feed.ids = idmap.new_idmap(1, 8)  # 4 ids a side at most
-    feed.on_connect(0, EventBuffer())
-    bids = [{"symbol": "ETHUSD", "id": k, "side": "Buy", "size": 1, "price": 1000 + k}
-            for k in range(5)]  # fmt: skip
-    run(feed, [_l2("partial", *bids, filter={"symbol": "ETHUSD"})])
-    assert feed.invalid_instruments() == [0]
-    assert feed.ids.shape[2] == 16
-    run(feed, [_l2("partial", *bids, filter={"symbol": "ETHUSD"})])
-    assert feed.invalid_instruments() == []
-    assert book_of(feed).counters()["bid_levels"] == 5
