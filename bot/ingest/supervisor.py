@@ -135,7 +135,7 @@ class FeedSupervisor:
         self._last_snapshot_ns: dict[int, int] = {}
         self._conns: list[_Conn] = []
         self._http: aiohttp.ClientSession | None = None
-        self.metrics = FeedMetrics(feed.venue.label, symbols)
+        self.metrics = FeedMetrics(feed.venue.label, symbols, book_stream(feed))
 
     async def run(self) -> None:
         """Run until cancelled; raise ``FatalError`` if the venue refuses us for good."""
@@ -431,6 +431,15 @@ class FeedSupervisor:
 
     def _export(self) -> None:
         self.metrics.export(self.feed.stats, self.feed.invalid_instruments())
+
+
+def book_stream(feed: MarketDataFeed) -> str:
+    """Return the URL path of the first connection that carries books (the metrics' stream)."""
+    books_on = getattr(feed, "books_on", None)
+    for url in feed.ws_urls():
+        if books_on is None or books_on(url):
+            return urlsplit(url).path
+    return ""
 
 
 def _reason(error: BaseException, default: str) -> str:
