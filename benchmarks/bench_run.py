@@ -9,6 +9,12 @@ does live) to the return of ``send``. The measured strategy is a touch-following
 fixed order per message, measured in the same run. The simulated venue answers with zero
 latency after each frame, so orders are acknowledged and cancelled as they would be.
 
+Allocations on the hot path: the same frames through the same path after the warm-up, under
+``tracemalloc``: the memory and the blocks (``sys.getallocatedblocks``) still held after N
+messages, per message (what the path keeps: zero means nothing grows per message), and the
+largest transient peak inside one message (objects made and freed within it: Python ints and
+numpy scalars, views). The floor is ``orjson.loads`` of the same frame, measured the same way.
+
 Cold start: ``tickbot run`` in sim mode as a process, from spawn to the first 200 of ``/readyz``,
 with the numba cache warm (a first start fills it). Steady RSS: that process's VmRSS after it has
 traded for ``RSS_AFTER_S`` seconds at ``--speed 20``.
@@ -24,6 +30,7 @@ import socket
 import sys
 import tempfile
 import time
+import tracemalloc
 import types
 from pathlib import Path
 from typing import Any
@@ -37,6 +44,7 @@ from benchmarks.bench_ingest import _feed, snapshot_body
 MIN_ORDERS = 100_000
 FRAMES = 120_000
 WARMUP_FRAMES = 2_000
+ALLOC_FRAMES = 20_000
 RSS_AFTER_S = 10.0
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,24 +142,123 @@ def _loopback() -> tuple[socket.socket, socket.socket]:
     return client, peer
 
 
+_SINK = bytearray(1 << 20)
+"""Where the peer's reads land: preallocated, so draining the socket allocates nothing."""
+
+
 def _drain(peer: socket.socket) -> int:
     got = 0
     while True:
         try:
-            chunk = peer.recv(1 << 20)
+            n = peer.recv_into(_SINK)
         except BlockingIOError:
             return got
-        if not chunk:
+        if not n:
             return got
-        got += len(chunk)
+        got += n
 
 
 def tick_to_trade(decide: Any, frames: list[bytes]) -> dict[str, Any]:
     """Run ``frames`` through the live path with ``decide``; return latency samples and counts."""
+    feed, core, out, client, peer = _live_path(decide)
+    on_message, on_frame, advance = feed.on_message, core.on_frame, core.advance
+    mono, wall = time.monotonic_ns, time.time_ns
+    received = 0
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        for k, frame in enumerate(frames):
+            if k == WARMUP_FRAMES:
+                warm = core.t2t_n
+            rx = mono()
+            ts = wall()
+            on_message(frame, ts, out)
+            on_frame(out.view(), rx)
+            out.clear()
+            advance(ts)
+            if k & 1023 == 0:
+                received += _drain(peer)
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    received += _drain(peer)
+    client.close()
+    peer.close()
+    if feed.stats.gaps or feed.stats.malformed:
+        raise RuntimeError(f"benchmark feed fell out of sync: {feed.stats}")
+    from bot.runtime.export import latency_samples
+
+    samples = latency_samples(core, warm)
+    return {
+        "samples": samples,
+        "orders": int(core.t2t_n - warm),
+        "bytes": received,
+        "wire_orders": core.wire.sent,
+    }
+
+
+def _measure(step: Any, n: int) -> dict[str, float]:
+    """Run ``step(k)`` for ``k < n`` under tracemalloc; return what it keeps and its peak."""
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        blocks0 = sys.getallocatedblocks()
+        base, _ = tracemalloc.get_traced_memory()
+        peak_one = 0
+        for k in range(n):
+            tracemalloc.reset_peak()
+            before, _ = tracemalloc.get_traced_memory()
+            step(k)
+            _, peak = tracemalloc.get_traced_memory()
+            peak_one = max(peak_one, peak - before)
+        held, _ = tracemalloc.get_traced_memory()
+        blocks = sys.getallocatedblocks() - blocks0
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    return {"bytes_kept": (held - base) / n, "blocks_kept": blocks / n, "peak_bytes": peak_one}
+
+
+def hot_path_allocations(decide: Any, frames: list[bytes]) -> dict[str, Any]:
+    """Allocations per message on the live path after the warm-up, and orjson's as the floor."""
+    feed, core, out, client, peer = _live_path(decide)
+    on_message, on_frame, advance = feed.on_message, core.on_frame, core.advance
+    mono, wall = time.monotonic_ns, time.time_ns
+    for frame in frames[:WARMUP_FRAMES]:
+        ts = wall()
+        on_message(frame, ts, out)
+        on_frame(out.view(), mono())
+        out.clear()
+        advance(ts)
+    _drain(peer)
+    measured = frames[WARMUP_FRAMES : WARMUP_FRAMES + ALLOC_FRAMES]
+    orders0 = core.t2t_n
+
+    def step(k: int) -> None:
+        ts = wall()
+        on_message(measured[k], ts, out)
+        on_frame(out.view(), mono())
+        out.clear()
+        advance(ts)
+        if k & 255 == 0:  # the kernel's socket buffer is not ours to count
+            _drain(peer)
+
+    ours = _measure(step, len(measured))
+    orders = core.t2t_n - orders0
+    client.close()
+    peer.close()
+    loads = orjson.loads
+    floor = _measure(lambda k: loads(measured[k]), len(measured))
+    return {"ours": ours, "floor": floor, "messages": len(measured), "orders": int(orders)}
+
+
+def _live_path(decide: Any) -> tuple[Any, Any, Any, socket.socket, socket.socket]:
+    """The feed, the core and its wire writer on a loopback socket, synced, kernels warm."""
     from bot.backtest.engine import EngineOptions
     from bot.core.risk import make_limits, new_risk
     from bot.runtime.core import TradingCore
-    from bot.runtime.export import latency_samples
     from bot.runtime.wire import WireWriter
 
     feed, state, out = _feed()
@@ -186,39 +293,7 @@ def tick_to_trade(decide: Any, frames: list[bytes]) -> dict[str, Any]:
     feed.on_snapshot(feed.pending_snapshots()[0], snapshot_body(), 0, out)
     core.on_frame(out.view(), time.monotonic_ns())
     out.clear()
-    on_message, on_frame, advance = feed.on_message, core.on_frame, core.advance
-    mono, wall = time.monotonic_ns, time.time_ns
-    received = 0
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        for k, frame in enumerate(frames):
-            if k == WARMUP_FRAMES:
-                warm = core.t2t_n
-            rx = mono()
-            ts = wall()
-            on_message(frame, ts, out)
-            on_frame(out.view(), rx)
-            out.clear()
-            advance(ts)
-            if k & 1023 == 0:
-                received += _drain(peer)
-    finally:
-        gc.enable()
-        gc.unfreeze()
-    received += _drain(peer)
-    client.close()
-    peer.close()
-    if feed.stats.gaps or feed.stats.malformed:
-        raise RuntimeError(f"benchmark feed fell out of sync: {feed.stats}")
-    samples = latency_samples(core, warm)
-    return {
-        "samples": samples,
-        "orders": int(core.t2t_n - warm),
-        "bytes": received,
-        "wire_orders": core.wire.sent,
-    }
+    return feed, core, out, client, peer
 
 
 def _rss_bytes(pid: int) -> int:
@@ -298,6 +373,33 @@ def run() -> list[dict[str, Any]]:
             },
         },
     ]
+    alloc = hot_path_allocations(rs.touch_maker, frames)
+    ours, base = alloc["ours"], alloc["floor"]
+    rows.append(
+        {
+            "name": "hot_path_bytes_kept_per_message",
+            "median": ours["bytes_kept"],
+            "p99": ours["bytes_kept"],
+            "unit": "B/msg",
+            "baseline": None,
+            "note": f"{alloc['messages']} frames, {alloc['orders']} orders after the warm-up; "
+            f"blocks kept per message {ours['blocks_kept']:.4f} "
+            f"(orjson.loads of the same frame: {base['blocks_kept']:.4f})",
+        }
+    )
+    rows.append(
+        {
+            "name": "hot_path_peak_transient_bytes_in_one_message",
+            "median": ours["peak_bytes"],
+            "p99": ours["peak_bytes"],
+            "unit": "B",
+            "baseline": {
+                "name": "orjson.loads of the same frame",
+                "median": base["peak_bytes"],
+                "p99": base["peak_bytes"],
+            },
+        }
+    )
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "sim.yaml"
         config.write_text(SIM_CONFIG)

@@ -42,8 +42,9 @@ import numpy as np
 
 import strategies
 from bot import __version__
+from bot.adapters.base import EventBuffer
 from bot.config.reload import ConfigWatcher, Snapshot, export_active
-from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
+from bot.core.book import DEFAULT_WINDOW, ST_BEST_ASK, ST_BEST_BID, ST_VALID, new_books
 from bot.core.instruments import specs_to_builtins
 from bot.ingest.capture import header
 from bot.ingest.recorder import CaptureRecorder, CaptureWriter
@@ -92,6 +93,33 @@ class RunResult:
     metrics_port: int = 0
     duration_s: float = 0.0
     symbols: list[str] = field(default_factory=list)
+
+
+def warm_feed(venue: str, specs: list[Any], overrides: dict[str, Any]) -> float:
+    """Compile (or load from numba's cache) a venue feed's kernels before connecting.
+
+    A throwaway feed with books of its own is connected and parses an empty frame on every
+    connection, so the first real frame does not pay for loading the parser; return seconds.
+    """
+    t = time.perf_counter()
+    qty, state = new_books(len(specs), DEFAULT_WINDOW)
+    feed = build_feed(venue, specs, qty, state, **overrides)
+    out = EventBuffer(1 << 10)
+    quiet = logging.getLogger("bot.adapters")
+    was = quiet.disabled
+    quiet.disabled = True  # the empty frame is malformed on purpose: no noise
+    try:
+        for url in feed.ws_urls():
+            feed.on_connect(0, out, url=url)
+            feed.on_message(b"{}", 0, out)
+            out.clear()
+    except Exception as e:  # a warm-up never stops a start: the first frame compiles instead
+        log.warning("feed warm-up of %s failed: %s: %s", venue, type(e).__name__, e)
+    finally:
+        quiet.disabled = was
+    seconds = time.perf_counter() - t
+    log.info("%s feed kernels ready in %.2f s", venue, seconds)
+    return seconds
 
 
 class App:
@@ -276,6 +304,7 @@ class App:
             if section.rest_url:
                 overrides["rest_url"] = section.rest_url
             specs = [core.specs[i] for i in ids]
+            warm_feed(section.name, specs, overrides)
             feed = build_feed(section.name, specs, core.lqty, core.lstate,
                               first_instrument=ids[0], **overrides)  # fmt: skip
             recorder = self._recorder(section.name, specs)

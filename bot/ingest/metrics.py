@@ -15,9 +15,12 @@ from bot.metrics import registry as m
 class FeedMetrics:
     """The metrics of one feed (labels: venue, symbol, reason, connection)."""
 
-    def __init__(self, venue: str, symbols: dict[int, str]) -> None:
+    def __init__(self, venue: str, symbols: dict[int, str], book_stream: str = "") -> None:
         self.venue = venue
         self.symbols = dict(symbols)
+        self.book_stream = book_stream
+        """The URL path of the connection carrying the books: the ``stream`` label of gaps and
+        resyncs, as of ``tickbot_market_data_messages_total``."""
         self._last: dict[str, int] = {}
         self._last_reasons: dict[str, int] = {}
 
@@ -58,12 +61,15 @@ class FeedMetrics:
             delta = value - self._last.get(name, 0)
             if delta > 0:
                 counter.labels(self.venue).inc(delta)
+                if name == "gaps":
+                    m.MD_GAPS.labels(self.venue, self.book_stream).inc(delta)
             self._last[name] = value
         for reason in RESYNC_REASONS:
             value = stats.by_reason.get(reason, 0)
             delta = value - self._last_reasons.get(reason, 0)
             if delta > 0:
                 m.BOOK_RESYNCS.labels(self.venue, reason).inc(delta)
+                m.MD_RESYNCS.labels(self.venue, self.book_stream, reason).inc(delta)
             self._last_reasons[reason] = value
         bad = set(invalid)
         for inst, symbol in self.symbols.items():

@@ -180,7 +180,7 @@ class FeedSupervisor:
         self._transport: WsTransport | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._rest_blocked_until_ns = 0
-        self.metrics = FeedMetrics(feed.venue.label, symbols)
+        self.metrics = FeedMetrics(feed.venue.label, symbols, book_stream(feed))
 
     async def run(self) -> None:
         """Run until cancelled; raise ``FatalError`` if the venue refuses us for good."""
@@ -647,6 +647,15 @@ def _retry_after_s(header: str | None, default_s: float) -> float:
     if header is not None and header.strip().isdigit():
         return float(int(header.strip()))
     return default_s
+
+
+def book_stream(feed: MarketDataFeed) -> str:
+    """Return the URL path of the first connection that carries books (the metrics' stream)."""
+    books_on = getattr(feed, "books_on", None)
+    for url in feed.ws_urls():
+        if books_on is None or books_on(url):
+            return urlsplit(url).path
+    return ""
 
 
 def _reason(error: BaseException, default: str) -> str:

@@ -41,6 +41,18 @@ BOOK_GAPS = Counter(
     ["venue"],
     registry=REGISTRY,
 )
+MD_GAPS = Counter(
+    "tickbot_market_data_gaps_total",
+    "Sequence gaps in book streams, by venue and stream (the connection path carrying the books).",
+    ["venue", "stream"],
+    registry=REGISTRY,
+)
+MD_RESYNCS = Counter(
+    "tickbot_market_data_resyncs_total",
+    "Books invalidated and resynced, by venue, stream (connection path) and reason.",
+    ["venue", "stream", "reason"],
+    registry=REGISTRY,
+)
 BOOK_CHECKSUM_FAILURES = Counter(
     "tickbot_book_checksum_failures_total",
     "Book checksums (OKX, Bitget) that did not match.",

@@ -1,6 +1,7 @@
-"""``tickbot run`` in live mode: real signed orders to a loopback order-entry venue.
+"""``tickbot run`` in live mode: real signed orders to a loopback order-entry venue, per venue.
 
-Market data comes over real sockets from a synthetic, protocol-true venue on 127.0.0.1; orders
+Market data comes over real sockets from a synthetic, protocol-true venue on 127.0.0.1 (Bybit
+v5's public stream, or Binance USD-M's depth diffs with REST snapshots and aggTrades); orders
 go through the order router to the loopback order-entry server of the same venue
 (``tests/support/order_venue.py``), which checks every signature, keeps the orders and pushes
 order updates and fills on the private stream. The bot starts (journal replayed, account
@@ -12,12 +13,19 @@ Also here: live mode refuses to start without credentials (exit 2, one line, no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.support.botproc import BotProcess
-from tests.support.order_venue import Filters, OrderVenueServer
+from tests.support.order_venue import Filters, OrderVenuePlugin, OrderVenueServer
+from tests.support.order_venues.binance import BinancePlugin
 from tests.support.order_venues.bybit import BybitPlugin
+from tests.support.synthetic_binance import SyntheticBinance
 from tests.support.synthetic_bybit import SyntheticBybit
 
 CONFIG = """
@@ -38,33 +46,57 @@ logging: {{format: json}}
 """
 
 
+@dataclass(frozen=True)
+class LiveVenue:
+    """One venue's market-data server, order-entry plug-in and URL layout."""
+
+    name: str
+    market: Callable[[], Any]
+    plugin: Callable[[], OrderVenuePlugin]
+    order_ws_path: str
+    """Order entry over the venue's WebSocket API, below the loopback server's ``ws_url``."""
+    user_ws_path: str
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+
+VENUES = [
+    LiveVenue("bybit", SyntheticBybit, BybitPlugin, "/v5/trade", "/v5/private"),
+    LiveVenue("binance-usdm", SyntheticBinance, BinancePlugin, "/ws-fapi/v1", ""),
+]
+SYMBOL = "BTCUSDT"
+FILTERS = {SYMBOL: Filters("0.1", "0.001", "0.001")}
+
+
 async def _ready(proc: BotProcess) -> bool:
     status, _ = await proc.get("/readyz")
     return status == 200
 
 
-def _config(tmp_path: Path, market: SyntheticBybit, orders: OrderVenueServer) -> Path:
+def _config(tmp_path: Path, kind: LiveVenue, market: Any, orders: OrderVenueServer) -> Path:
     text = CONFIG.format(
-        venue="bybit", symbol="BTCUSDT", md_ws=market.ws_url, md_rest=market.rest_url,
-        order_url=orders.base_url, order_ws=orders.ws_url + "/v5/trade",
-        user_ws=orders.ws_url + "/v5/private", journal=tmp_path / "journal",
+        venue=kind.name, symbol=SYMBOL, md_ws=market.ws_url, md_rest=market.rest_url,
+        order_url=orders.base_url, order_ws=orders.ws_url + kind.order_ws_path,
+        user_ws=orders.ws_url + kind.user_ws_path, journal=tmp_path / "journal",
     )  # fmt: skip
     path = tmp_path / "tickbot.yaml"
     path.write_text(text)
     return path
 
 
+@pytest.mark.parametrize("kind", VENUES, ids=[v.name for v in VENUES])
 async def test_live_run_quotes_gets_fills_and_cancels_everything_on_sigterm(
-    tmp_path: Path,
+    tmp_path: Path, kind: LiveVenue
 ) -> None:
-    market = SyntheticBybit()
+    market = kind.market()
     await market.start()
-    plugin = BybitPlugin()
-    filters = {"BTCUSDT": Filters("0.1", "0.001", "0.001")}
-    async with OrderVenueServer(plugin, filters=filters) as venue:
+    async with OrderVenueServer(kind.plugin(), filters=FILTERS) as venue:
         creds = venue.credentials
-        env = {"BYBIT_API_KEY": creds.api_key, "BYBIT_API_SECRET": creds.api_secret}
-        path = _config(tmp_path, market, venue)
+        env = {f"{kind.env_prefix}_API_KEY": creds.api_key,
+               f"{kind.env_prefix}_API_SECRET": creds.api_secret}  # fmt: skip
+        path = _config(tmp_path, kind, market, venue)
         proc = BotProcess("run", "--config", str(path), "--no-view", env=env)
         try:
             await proc.start()
@@ -92,9 +124,9 @@ async def test_live_run_quotes_gets_fills_and_cancels_everything_on_sigterm(
                 return await proc.value("tickbot_fills_total") > fills_before
 
             await proc.until(filled, what="the fill reached the bot")
-            pos = await proc.value("tickbot_position_lots", symbol="BTCUSDT")
+            pos = await proc.value("tickbot_position_lots", symbol=SYMBOL)
             assert pos == side
-            assert venue.positions["BTCUSDT"] == Decimal("0.001") * side
+            assert venue.positions[SYMBOL] == Decimal("0.001") * side
 
             code = await proc.terminate()
             assert code == 0, "\n".join(proc.raw[-30:])
@@ -111,10 +143,11 @@ async def test_live_run_quotes_gets_fills_and_cancels_everything_on_sigterm(
 
 
 async def test_live_mode_refuses_to_start_without_credentials(tmp_path: Path) -> None:
-    market = SyntheticBybit()
+    kind = VENUES[0]
+    market = kind.market()
     await market.start()
-    async with OrderVenueServer(BybitPlugin()) as venue:
-        path = _config(tmp_path, market, venue)
+    async with OrderVenueServer(kind.plugin()) as venue:
+        path = _config(tmp_path, kind, market, venue)
         env = {"BYBIT_API_KEY": "", "BYBIT_API_SECRET": ""}
         proc = BotProcess("run", "--config", str(path), "--no-view", env=env)
         try:
