@@ -64,6 +64,9 @@ _RATE_LIMITED = frozenset({418, 429})
 _PLANNED = frozenset({"session_rollover", "venue_notice"})
 """End reasons of planned reconnects: made before the old socket breaks, without backoff."""
 _S = 1e-9
+OVERLAP_MIN_BYTES = 64
+"""Handover: only frames at least this long prove the two streams overlap (data pushes are
+identical on every connection; short heartbeats such as BingX's ``Ping`` are not evidence)."""
 
 
 class FrameTap(Protocol):
@@ -114,11 +117,16 @@ class _Socket:
     ws: WsConnection
     started_ns: int
     last_rx_ns: int
-    first_rx_ns: int = 0
     ping_sent_ns: int = 0
     end_reason: str = ""
+    gated: bool = False
+    """Handover: this socket's frames go through ``held`` / ``skip`` first (the new socket)."""
     held: list[tuple[str | bytes, int]] | None = None
-    """Handover: frames of the new socket held back until the switch (None: fed at once)."""
+    """Handover: frames of the new socket held back until the switch."""
+    skip: set[str | bytes] | None = None
+    """After the switch: frames the old socket already fed that may still arrive here."""
+    fed: dict[str | bytes, int] | None = None
+    """Handover: frames the old socket fed meanwhile (at least ``OVERLAP_MIN_BYTES``), in order."""
     retired: bool = False
     """Handover done: the old socket stops feeding frames at once."""
 
@@ -331,14 +339,13 @@ class FeedSupervisor:
                 except FrameError:
                     feed.stats.malformed += 1
                     continue
-            if sock.held is not None:
-                if not sock.held:
-                    sock.first_rx_ns = sock.last_rx_ns
-                sock.held.append((data, ts))
+            if sock.gated and not _admit(sock, data, ts):
                 continue
             if tap is not None:
                 tap.ws(src, data, ts)
             feed.on_message(data, ts, out)
+            if sock.fed is not None and len(data) >= OVERLAP_MIN_BYTES:
+                sock.fed.setdefault(data, len(sock.fed))
             if out.n:
                 self._publish()
             self._queue_snapshots()
@@ -357,13 +364,16 @@ class FeedSupervisor:
     async def _handover(self, conn: _Conn, old: _Socket, reason: str) -> bool:
         """Make-before-break: open and subscribe a new socket, switch to it, retire ``old``.
 
-        The new socket's frames are held back until the old socket has delivered a frame that
-        arrived after the new one's first (both streams then overlap), or until
-        ``handover_timeout_s``; at the switch the old socket stops feeding and the held frames
-        are fed in order, all in one step, so the feed sees one continuous stream. The feed's
-        own rules absorb the overlap: Binance and Bybit drop diffs already applied, OKX's
-        snapshot on the new subscription replaces the book without invalidating it. Return
-        False (the caller falls back to a plain reconnect) if the new socket cannot be opened.
+        The new socket's frames are held back until one of them is a frame the old socket has
+        also fed (venues push the same bytes on every connection): the two streams then
+        provably overlap, even when one connection lags the other. At the switch, in one step
+        with no await, the old socket stops feeding and the held frames after that common one
+        are fed in order; frames the old socket fed beyond it are dropped when they arrive on
+        the new one. The feed sees one continuous stream, and the new subscription's own
+        snapshot (Bybit, OKX), which precedes the common frame, is not needed. With no common
+        frame within ``handover_timeout_s`` (a silent market) every held frame is fed and the
+        feed's sequence rules absorb the overlap. Return False (the caller falls back to a
+        plain reconnect) if the new socket cannot be opened.
         """
         try:
             ws = await self._open(conn.url)
@@ -372,7 +382,8 @@ class FeedSupervisor:
                         self.feed.venue.label, conn.index, type(e).__name__)  # fmt: skip
             return False
         now = time.monotonic_ns()
-        new = _Socket(ws=ws, started_ns=now, last_rx_ns=now, held=[])
+        new = _Socket(ws=ws, started_ns=now, last_rx_ns=now, gated=True, held=[])
+        old.fed = {}
         assert self._tg is not None
         try:
             for frame in self.feed.subscribe_messages():
@@ -386,24 +397,40 @@ class FeedSupervisor:
         period = self.options.watchdog_period_s / 4
         try:
             while time.monotonic_ns() < deadline and not reader.done():
-                if new.first_rx_ns and old.last_rx_ns > new.first_rx_ns:
+                if _overlap(old, new) is not None:
                     break
                 await asyncio.sleep(period)
         except BaseException:  # the old session ended meanwhile (or we are cancelled)
+            old.fed = None
             reader.cancel()
             with contextlib.suppress(*_RETRYABLE):
                 await ws.close()
             raise
         if reader.done():  # the new socket failed before the switch
+            old.fed = None
             with contextlib.suppress(*_RETRYABLE):
                 await ws.close()
             return False
         # The switch: nothing below awaits until the held frames are fed.
         old.retired = True
         old.end_reason = reason
-        held, new.held = new.held or [], None
+        held = new.held or []
+        common = _overlap(old, new)
+        if common is None:
+            log.info("%s connection %d: no frame in common within %.1f s; feeding all held",
+                     self.feed.venue.label, conn.index,
+                     self.options.handover_timeout_s)  # fmt: skip
+            start, skip = 0, set()
+        else:
+            start, after = common[0] + 1, common[1]
+            skip = {f for f, k in (old.fed or {}).items() if k > after}
+        old.fed, new.held = None, None
+        new.skip = skip or None
+        new.gated = new.skip is not None
         src = urlsplit(conn.url).path
-        for data, ts in held:
+        for data, ts in held[start:]:
+            if new.skip is not None and not _admit(new, data, ts):
+                continue
             if self.tap is not None:
                 self.tap.ws(src, data, ts)
             self.feed.on_message(data, ts, self._out)
@@ -628,6 +655,37 @@ class FeedSupervisor:
 
     def _export(self) -> None:
         self.metrics.export(self.feed.stats, self.feed.invalid_instruments())
+
+
+def _admit(sock: _Socket, data: str | bytes, ts: int) -> bool:
+    """Return whether a frame of a gated (handover) socket is fed now; hold or drop it if not."""
+    if sock.held is not None:
+        sock.held.append((data, ts))
+        return False
+    skip = sock.skip
+    if skip is not None:
+        if data in skip:
+            skip.discard(data)  # the old socket fed it already
+            if not skip:
+                sock.skip, sock.gated = None, False
+            return False
+        if len(data) >= OVERLAP_MIN_BYTES:  # a push the old socket never had: past its end
+            sock.skip, sock.gated = None, False
+    return True
+
+
+def _overlap(old: _Socket, new: _Socket) -> tuple[int, int] | None:
+    """Return (index in ``new.held``, order on ``old``) of the first held frame the old socket
+    also fed, or None while the two streams have no frame in common."""
+    fed, held = old.fed, new.held
+    if not fed or not held:
+        return None
+    for k, (data, _ts) in enumerate(held):
+        if len(data) >= OVERLAP_MIN_BYTES:
+            order = fed.get(data)
+            if order is not None:
+                return k, order
+    return None
 
 
 def _http_class(status: int, error: AdapterError) -> str:

@@ -308,6 +308,27 @@ async def test_session_rollover_is_make_before_break_and_the_book_never_goes_inv
         assert sink.violations == 0
 
 
+async def test_rollover_waits_for_a_lagging_old_connection_to_catch_up() -> None:
+    """The old connection runs LAG frames behind the new one (a slower route): switching as soon
+    as both have delivered something would skip those frames (a gap, a new snapshot). The switch
+    waits for a frame both connections carried, so the stream the feed sees has no hole."""
+    lag = 8
+    akro = bn.lines("depth_diff", "AKROUSDT")
+    stream = Broadcast(akro, interval_s=5 * MS)
+    async with LoopbackVenue(bn.PROTOCOL, []) as server:
+        server.script_for(PUBLIC, [[follow(stream, lag=lag)], [follow(stream)]])
+        serve_snapshots(server)
+        feed, state = make(server, 1, trades=False, mark_price=False, session_s=0.3)
+        async with supervised(feed, state, {0: "AKROUSDT"}) as (sup, sink):
+            await eventually(lambda: sup.status.handovers >= 1, TIMEOUT, "handed over")
+            await eventually(lambda: stream.done and final_ok(state, ["AKROUSDT"]), TIMEOUT)
+            invalid = [r for r in sink.rows() if r["kind"] == EventKind.BOOK_INVALID]
+        assert len(invalid) == 1  # the first connect only
+        assert feed.stats.gaps == 0
+        assert server.rest[bn.DEPTH_PATH.format(symbol="AKROUSDT")].served == 1
+        assert sink.violations == 0
+
+
 async def test_a_dropped_connection_invalidates_its_books_at_once() -> None:
     """The books must not stay valid while the feed waits (backoff) to reconnect."""
     akro = bn.lines("depth_diff", "AKROUSDT")

@@ -36,6 +36,8 @@ class Action:
     """``follow``: the live stream to send from its current point."""
     first: Callable[[int], Sequence[str]] | None = None
     """``follow``: the frames to send first, given the point joined at."""
+    lag: int = 0
+    """``follow``: stay this many published frames behind (a slower route to the venue)."""
 
 
 def send(frame: str) -> Action:
@@ -122,12 +124,15 @@ class Broadcast:
         await self._tick.wait()
 
 
-def follow(stream: Broadcast, first: Callable[[int], Sequence[str]] | None = None) -> Action:
+def follow(
+    stream: Broadcast, first: Callable[[int], Sequence[str]] | None = None, lag: int = 0
+) -> Action:
     """Send ``stream`` 's frames live from its current point.
 
     ``first(k)``: frames to send before, given the point ``k`` joined at (a venue's snapshot).
+    ``lag``: deliver each frame only once ``lag`` more have been published (all at the end).
     """
-    return Action("follow", stream=stream, first=first)
+    return Action("follow", stream=stream, first=first, lag=lag)
 
 
 @dataclass
@@ -338,7 +343,8 @@ class LoopbackVenue:
                     for frame in action.first(k) if action.first else ():
                         await ws.send_str(frame)
                     while not ws.closed:
-                        while k < stream.published and not ws.closed:
+                        upto = stream.published if stream.done else stream.published - action.lag
+                        while k < upto and not ws.closed:
                             if self._deliverable(stream.frames[k], log):
                                 await ws.send_str(stream.frames[k])
                             k += 1
