@@ -23,6 +23,7 @@ from typing import Any
 import uvloop
 
 from tests.chaos.live import LiveSession
+from tests.chaos.market import MarketSession
 from tests.chaos.session import Outcome, Session, quiet_logs
 
 DEFAULT_RUNS = 100
@@ -31,9 +32,22 @@ LIVE_EVERY = 10
 """Every tenth seed runs a real ``tickbot run`` process (kill -9, restart, lease, SIGTERM)."""
 
 
+MARKET_AT = 4
+"""Seeds ending in 4 run the market-data session (the real feed under its supervisor)."""
+
+
 def is_live(seed: int) -> bool:
-    """Return whether ``seed`` runs the ``tickbot run`` session (else the router session)."""
+    """Return whether ``seed`` runs the ``tickbot run`` session."""
     return seed % LIVE_EVERY == LIVE_EVERY - 1
+
+
+def session_of(seed: int, workdir: Path) -> Session | LiveSession | MarketSession:
+    """Return the session ``seed`` runs: live process, market data, or the router."""
+    if is_live(seed):
+        return LiveSession(seed, workdir)
+    if seed % LIVE_EVERY == MARKET_AT:
+        return MarketSession(seed)
+    return Session(seed, workdir)
 
 
 def _quiet_resets(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -55,9 +69,7 @@ async def run_seeds(
             print(f"time budget of {max_s:.0f} s spent: stopping before seed {seed}")
             break
         with tempfile.TemporaryDirectory(prefix="tickbot-chaos-") as workdir:
-            session: Session | LiveSession = (
-                LiveSession(seed, Path(workdir)) if is_live(seed) else Session(seed, Path(workdir))
-            )
+            session = session_of(seed, Path(workdir))
             out = await session.run()
             if out.violations and keep is not None:  # the journal and config, for a post-mortem
                 shutil.copytree(workdir, keep / f"seed-{seed}", dirs_exist_ok=True)
