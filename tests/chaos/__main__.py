@@ -23,6 +23,7 @@ from typing import Any
 import uvloop
 
 from tests.chaos.live import LiveSession
+from tests.chaos.market import MarketSession
 from tests.chaos.session import Outcome, Session, quiet_logs
 
 DEFAULT_RUNS = 100
@@ -31,9 +32,44 @@ LIVE_EVERY = 10
 """Every tenth seed runs a real ``tickbot run`` process (kill -9, restart, lease, SIGTERM)."""
 
 
+RUN_S = 240.0
+"""A router or market-data run that has not ended by then hung (they take seconds)."""
+LIVE_RUN_S = 900.0
+"""A tickbot run process may compile kernels for minutes on a cold numba cache."""
+CANCEL_S = 10.0
+MARKET_AT = 4
+"""Seeds ending in 4 run the market-data session (the real feed under its supervisor)."""
+
+
 def is_live(seed: int) -> bool:
-    """Return whether ``seed`` runs the ``tickbot run`` session (else the router session)."""
+    """Return whether ``seed`` runs the ``tickbot run`` session."""
     return seed % LIVE_EVERY == LIVE_EVERY - 1
+
+
+def session_of(seed: int, workdir: Path) -> Session | LiveSession | MarketSession:
+    """Return the session ``seed`` runs: live process, market data, or the router."""
+    if is_live(seed):
+        return LiveSession(seed, workdir)
+    if seed % LIVE_EVERY == MARKET_AT:
+        return MarketSession(seed)
+    return Session(seed, workdir)
+
+
+async def _bounded(session: Session | LiveSession | MarketSession, limit_s: float) -> Outcome:
+    """Run ``session``; a run still going after ``limit_s`` is a violation (it hung), and
+    the awaits its tasks were stuck in go into its trace."""
+    task = asyncio.ensure_future(session.run())
+    done, _ = await asyncio.wait([task], timeout=limit_s)
+    if done:
+        return task.result()
+    for other in asyncio.all_tasks():
+        if other is not asyncio.current_task():
+            where = [f"{f.f_code.co_name}:{f.f_lineno}" for f in other.get_stack(limit=4)]
+            session.trace.append(f"task {other.get_name()}: {' <- '.join(where)}")
+    task.cancel()
+    await asyncio.wait([task], timeout=CANCEL_S)
+    session.out.violations.append(f"hung: no end after {limit_s:.0f} s")
+    return session.out
 
 
 def _quiet_resets(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -55,10 +91,8 @@ async def run_seeds(
             print(f"time budget of {max_s:.0f} s spent: stopping before seed {seed}")
             break
         with tempfile.TemporaryDirectory(prefix="tickbot-chaos-") as workdir:
-            session: Session | LiveSession = (
-                LiveSession(seed, Path(workdir)) if is_live(seed) else Session(seed, Path(workdir))
-            )
-            out = await session.run()
+            session = session_of(seed, Path(workdir))
+            out = await _bounded(session, LIVE_RUN_S if is_live(seed) else RUN_S)
             if out.violations and keep is not None:  # the journal and config, for a post-mortem
                 shutil.copytree(workdir, keep / f"seed-{seed}", dirs_exist_ok=True)
         outcomes.append(out)

@@ -91,13 +91,13 @@ class ChaosBybit(SyntheticBybit):
                 continue
             bids, asks, trades = self._next_message()
             ts_ms = time.time_ns() // 1_000_000
-            self.u += 2 if self.skip_next else 1  # a skipped u is a gap the feed must resync
-            self.skip_next = False
             frames = []
             if self.malformed_next:
                 frames.append('{"topic":"orderbook.50.BTCUSDT","type":"delta","data":{"b":[["1"')
                 self.malformed_next = False
-            if bids or asks:
+            if bids or asks:  # u counts book updates; a skipped u is a gap the feed must resync
+                self.u += 2 if self.skip_next else 1
+                self.skip_next = False
                 frames.append(self._book_frame("delta", bids, asks, ts_ms))
             if trades:
                 for t in trades:

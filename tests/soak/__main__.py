@@ -44,6 +44,11 @@ RSS_GROWTH_MAX = 0.02
 START_TIMEOUT_S = 900.0
 """A cold numba cache on a busy machine compiles for minutes before the bot listens."""
 PAGE_TICK_S = 0.002
+MAX_BURST_TICKS = 50
+"""At most this many ticks' worth of messages in one go: a pump that fell behind (the process
+starved of CPU) restarts its schedule instead of blocking the loop to catch up; what was
+actually sent is reported."""
+YIELD_EVERY = 32
 """The venue's pump wakes this often and sends every frame that is due (a steady rate without
 one sleep per frame)."""
 
@@ -81,12 +86,17 @@ class RatedBybit(SyntheticBybit):
         self._pos = 0
 
     async def _run(self) -> None:
-        start = time.monotonic()
+        start, base = time.monotonic(), self.messages_sent
+        burst = max(1, int(self.rate * PAGE_TICK_S * MAX_BURST_TICKS))
         while True:
             await asyncio.sleep(PAGE_TICK_S)
-            due = int((time.monotonic() - start) * self.rate) - self.messages_sent
-            for _ in range(due):
+            due = int((time.monotonic() - start) * self.rate) - (self.messages_sent - base)
+            if due > burst:  # fallen behind (a starved process): drop the backlog, not the loop
+                start, base, due = time.monotonic(), self.messages_sent, burst
+            for k in range(due):
                 await self._push_one()
+                if k % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)  # let subscriptions and the sampler run
 
     async def _push_one(self) -> None:
         ts_ms = time.time_ns() // 1_000_000
@@ -101,9 +111,8 @@ class RatedBybit(SyntheticBybit):
             bids, asks, trades = [], [], []
             self.u += 1
             frames.append(self.snapshot_frame(ts_ms))
-        else:
+        if bids or asks:  # u counts book updates: a trades-only message leaves it alone
             self.u += 1
-        if bids or asks:
             frames.append(self._book_frame("delta", bids, asks, ts_ms))
         if trades:
             for t in trades:

@@ -137,9 +137,9 @@ class SyntheticBybit:
             await asyncio.sleep(self.interval_s)
             bids, asks, trades = self._next_message()
             ts_ms = time.time_ns() // 1_000_000
-            self.u += 1
             frames = []
-            if bids or asks:
+            if bids or asks:  # u counts book updates: a trades-only message leaves it alone
+                self.u += 1
                 frames.append(self._book_frame("delta", bids, asks, ts_ms))
             if trades:
                 for t in trades:
