@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 from numba import typeof, types
 
@@ -144,6 +145,8 @@ def compiled_loop(
     (whose type is the dispatcher object, so its cache entry would never match in a new
     process); the returned entry point accepts any jitted ``decide`` of that signature.
     """
+    if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # plain Python: nothing to compile
+        return run_loop
     args = (decide_type(local, strat), typeof(ev), types.int64, typeof(es), typeof(local),
             typeof(venue), typeof(rsk), typeof(strat), typeof(smp), typeof(plan))  # fmt: skip
     return _compile(types.int64(*args))
