@@ -32,8 +32,10 @@ The spread is clamped to [``min_spread_ticks``, ``max_spread_ticks``]; the bid i
 and the ask up to whole ticks and never placed through the opposite touch. A resting quote within
 ``requote_ticks`` of its new target is kept (no cancel/replace churn on sub-tick moves, and the
 queue position survives). Once a bid fill would take it beyond ``max_inventory_lot`` long it
-stops bidding (short: stops offering), and it quotes nothing, pulling what rests, while the book
-is invalid or trading is halted.
+stops bidding (short: stops offering), and it sends a new quote only while its position plus
+every open order of that side (cancels on their way included, as pre-trade risk counts them)
+stays within that bound. It quotes nothing, pulling what rests, while the book is invalid or
+trading is halted.
 
 **kappa from fills** (``estimate_kappa: true``): the quoted distance of each side, rounded to a
 whole tick, falls in a bin; every timer call adds the elapsed time to the exposure of the two
@@ -70,6 +72,7 @@ from strategies._kernels import (
     can_trade,
     cancel_all,
     keep_quote,
+    room_lot,
 )
 
 NAME = "avellaneda_stoikov"
@@ -294,8 +297,12 @@ def _requote(now_ns, inst, book_state, sig, orders, position_lot, params, istate
     istate[I_ASK_BIN] = min(max(round(ask - mid), 0), N_BINS - 1) if ask > 0 else -1
     flags = POST_ONLY if params[P_POST_ONLY] != 0.0 else 0
     tol = int(params[P_REQUOTE])
-    n = keep_quote(now_ns, inst, BUY, bid, qty, flags, tol, orders, intents, 0)
-    return keep_quote(now_ns, inst, SELL, ask, qty, flags, tol, orders, intents, n)
+    inv = int(max_inv)
+    pos = position_lot[inst]
+    n = keep_quote(now_ns, inst, BUY, bid, qty, flags, tol, orders, intents, 0,
+                   room_lot(orders, pos, inst, BUY, inv))  # fmt: skip
+    return keep_quote(now_ns, inst, SELL, ask, qty, flags, tol, orders, intents, n,
+                      room_lot(orders, pos, inst, SELL, inv))  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

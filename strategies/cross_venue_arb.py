@@ -21,7 +21,9 @@ missing size on the venue whose leg fell short, as an IOC at most ``hedge_slippa
 than that venue's touch. After the timeout it *unwinds* instead: the excess leg is closed with a
 market IOC on the venue that holds it. Each venue's position stays within ``max_position_lot``,
 so repeated dislocations in one direction stop adding once the bound is reached (and a reverse
-dislocation trades it back). Nothing is sent while a book is invalid or trading is halted.
+dislocation trades it back). Nothing is sent while a book is invalid or trading is halted, and
+an order pre-trade risk refused is not resent on the next market event: it waits ``retry_ms``
+(doubling while refusals repeat; ``strategies._kernels.retry_gate``).
 
 Both instruments must share tick and lot sizes (``check_instruments``): prices are compared in
 ticks. It is woken by every market event and order update, and ``cooldown_ms`` separates two
@@ -41,7 +43,18 @@ from numba import njit
 
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID
 from bot.core.strategy_api import emit_new
-from strategies._kernels import BUY, IOC, MARKET, SELL, can_trade, live_orders, sweep_price
+from strategies._kernels import (
+    BUY,
+    IOC,
+    MARKET,
+    RETRY_SLOTS,
+    SELL,
+    can_trade,
+    live_orders,
+    note_sent,
+    retry_gate,
+    sweep_price,
+)
 
 NAME = "cross_venue_arb"
 USES_SIGNALS = False
@@ -56,6 +69,7 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         {
             "qty_lot", "taker_fee_a_bps", "taker_fee_b_bps", "margin_bps", "depth_levels",
             "max_position_lot", "leg_timeout_ms", "hedge_slippage_bps", "cooldown_ms",
+            "retry_ms",
         }
     )  # fmt: skip
 
@@ -75,6 +89,9 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     hedge_slippage_bps: Annotated[float, msgspec.Meta(ge=0, lt=1000)] = 5.0
     """How much worse than the touch a hedge may fill, basis points."""
     cooldown_ms: Annotated[float, msgspec.Meta(ge=0)] = 50.0
+    retry_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] = 500.0
+    """After pre-trade risk refuses an order, wait this long before sending again (doubled
+    for each refusal in a row, up to 64 times)."""
 
 
 P_QTY = 0
@@ -88,6 +105,7 @@ P_HEDGE_BPS = 7
 P_COOLDOWN_NS = 8
 P_A = 9
 P_B = 10
+P_RETRY_NS = 11
 
 I_LEG_NS = 2  # local time both legs were sent (0: not legging)
 I_TARGET_A = 3  # positions the legs should leave
@@ -95,7 +113,8 @@ I_TARGET_B = 4
 I_COOLDOWN_NS = 5
 I_HEDGES = 6  # hedge orders sent (counter, inspection)
 I_UNWINDS = 7
-ISTATE_SIZE = 8
+I_RETRY = 8  # retry_gate's slots
+ISTATE_SIZE = I_RETRY + RETRY_SLOTS
 F_LAST_EDGE_BPS = 0  # best edge after fees and margin seen last (inspection, tests)
 FSTATE_SIZE = 1
 
@@ -120,7 +139,7 @@ def pack(params: Params, instruments: Sequence[int]) -> np.ndarray:
         [
             p.qty_lot, p.taker_fee_a_bps, p.taker_fee_b_bps, p.margin_bps, p.depth_levels,
             p.max_position_lot, p.leg_timeout_ms * 1e6, p.hedge_slippage_bps,
-            p.cooldown_ms * 1e6, instruments[0], instruments[1],
+            p.cooldown_ms * 1e6, instruments[0], instruments[1], p.retry_ms * 1e6,
         ],
         dtype=np.float64,
     )  # fmt: skip
@@ -198,20 +217,23 @@ def decide(
     """Repair an unbalanced pair first; otherwise take a positive edge in either direction."""
     a = int(params[P_A])
     b = int(params[P_B])
-    if live_orders(orders, a) > 0 or live_orders(orders, b) > 0:
+    live = live_orders(orders, a) + live_orders(orders, b)
+    may_send = retry_gate(now_ns, reason, live, istate, I_RETRY, int(params[P_RETRY_NS]))
+    if live > 0:
         return 0  # legs in flight: wait for their outcome
-    if not (can_trade(book_state, istate, a) and can_trade(book_state, istate, b)):
+    if not (may_send and can_trade(book_state, istate, a) and can_trade(book_state, istate, b)):
         return 0
     net = position_lot[a] + position_lot[b]
     if net != 0:
-        return _repair(now_ns, net, a, b, book_state, position_lot, params, istate, intents)
+        n = _repair(now_ns, net, a, b, book_state, position_lot, params, istate, intents)
+        return note_sent(istate, I_RETRY, n)
     istate[I_LEG_NS] = 0
     if now_ns < istate[I_COOLDOWN_NS]:
         return 0
     fstate[F_LAST_EDGE_BPS] = -1e300
     n = _try_direction(now_ns, a, b, params[P_FEE_A], params[P_FEE_B], book_qty, book_state,
                        position_lot, params, istate, fstate, intents)  # fmt: skip
-    if n > 0:
-        return n
-    return _try_direction(now_ns, b, a, params[P_FEE_B], params[P_FEE_A], book_qty, book_state,
-                          position_lot, params, istate, fstate, intents)  # fmt: skip
+    if n == 0:
+        n = _try_direction(now_ns, b, a, params[P_FEE_B], params[P_FEE_A], book_qty,
+                           book_state, position_lot, params, istate, fstate, intents)  # fmt: skip
+    return note_sent(istate, I_RETRY, n)

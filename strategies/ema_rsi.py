@@ -23,7 +23,9 @@ simplest): when the fast EMA crosses above the slow one and the RSI is below ``r
 the target position is ``+qty_lot``; when it crosses below and the RSI is above
 ``rsi_oversold``, ``-qty_lot`` (0 with ``long_only``). It moves to its target with IOC limit
 orders at the touch plus ``slippage_ticks``, retried on later wakes until the position matches,
-and sends nothing while the book is invalid or trading is halted.
+and sends nothing while the book is invalid or trading is halted. An order that pre-trade risk
+refused is not resent on the next market event: it waits ``retry_ms`` (doubling while refusals
+repeat; ``strategies._kernels.retry_gate``, which is why it wakes on order updates).
 """
 
 from __future__ import annotations
@@ -38,20 +40,31 @@ from numba import njit
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID
 from bot.core.signal import SIG_LAST_TRADE_TICK, SIG_TRADE_COUNT, SIG_TRADE_VOLUME_LOT
 from bot.core.strategy_api import ISTATE_WAKE_NS, emit_new
-from strategies._kernels import BUY, IOC, SELL, WAKE_TIMER, can_trade, live_orders
+from strategies._kernels import (
+    BUY,
+    IOC,
+    RETRY_SLOTS,
+    SELL,
+    WAKE_TIMER,
+    can_trade,
+    live_orders,
+    note_sent,
+    retry_gate,
+)
 
 NAME = "ema_rsi"
 USES_SIGNALS = True
 """It needs the trade columns of the signals."""
 WAKE_ON_EVENT = True
-WAKE_ON_ORDER = False
+WAKE_ON_ORDER = True
+"""An answer from the venue tells ``retry_gate`` the order got past pre-trade risk."""
 
 
 class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """EMA/RSI parameters; the bar definition and periods define the state (not reloadable)."""
 
     RELOADABLE: ClassVar[frozenset[str]] = frozenset(
-        {"rsi_overbought", "rsi_oversold", "qty_lot", "slippage_ticks", "long_only"}
+        {"rsi_overbought", "rsi_oversold", "qty_lot", "slippage_ticks", "long_only", "retry_ms"}
     )
 
     bar: Literal["time", "volume"] = "time"
@@ -67,6 +80,9 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     qty_lot: Annotated[int, msgspec.Meta(gt=0)] = 1
     slippage_ticks: Annotated[int, msgspec.Meta(ge=0)] = 1
     long_only: bool = False
+    retry_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] = 500.0
+    """After pre-trade risk refuses an order, wait this long before sending again (doubled
+    for each refusal in a row, up to 64 times)."""
 
     def __post_init__(self) -> None:
         if self.fast_period >= self.slow_period:
@@ -87,13 +103,15 @@ P_QTY = 8
 P_SLIP = 9
 P_LONG_ONLY = 10
 P_INST = 11
+P_RETRY_NS = 12
 
 I_BAR_END_NS = 2
 I_TRADES_SEEN = 3
 I_BARS = 4  # bars closed so far
 I_TARGET_LOT = 5
 I_IN_BAR = 6  # trades in the open bar
-ISTATE_SIZE = 7
+I_RETRY = 7  # retry_gate's slots
+ISTATE_SIZE = I_RETRY + RETRY_SLOTS
 F_LAST_PX = 0
 F_BAR_VOLUME = 1
 F_VOLUME_SEEN = 2
@@ -117,6 +135,7 @@ def pack(params: Params, instruments: Sequence[int]) -> np.ndarray:
             1.0 if p.bar == "volume" else 0.0, p.bar_interval_ms * 1e6, p.bar_volume_lot,
             p.fast_period, p.slow_period, p.rsi_period, p.rsi_overbought, p.rsi_oversold,
             p.qty_lot, p.slippage_ticks, 1.0 if p.long_only else 0.0, instruments[0],
+            p.retry_ms * 1e6,
         ],
         dtype=np.float64,
     )  # fmt: skip
@@ -210,12 +229,21 @@ def decide(
     if reason != WAKE_TIMER and inst != me:
         return 0
     _bars(now_ns, me, sig, params, istate, fstate)
+    live = live_orders(orders, me)
+    may_send = retry_gate(now_ns, reason, live, istate, I_RETRY, int(params[P_RETRY_NS]))
     gap = istate[I_TARGET_LOT] - position_lot[me]
-    if gap == 0 or live_orders(orders, me) > 0 or not can_trade(book_state, istate, me):
+    if gap == 0 or live > 0 or not can_trade(book_state, istate, me):
+        return 0
+    if not may_send:  # look again when the wait is over (or when the bar ends, if sooner)
+        retry_at = istate[I_RETRY + 1]
+        wake = istate[ISTATE_WAKE_NS]
+        istate[ISTATE_WAKE_NS] = retry_at if wake == 0 else min(wake, retry_at)
         return 0
     slip = int(params[P_SLIP])
     if gap > 0:
         px = book_state[me, ST_BEST_ASK] + slip
-        return emit_new(intents, 0, me, BUY, px, gap, IOC, now_ns)
-    px = book_state[me, ST_BEST_BID] - slip
-    return emit_new(intents, 0, me, SELL, px, -gap, IOC, now_ns)
+        n = emit_new(intents, 0, me, BUY, px, gap, IOC, now_ns)
+    else:
+        px = book_state[me, ST_BEST_BID] - slip
+        n = emit_new(intents, 0, me, SELL, px, -gap, IOC, now_ns)
+    return note_sent(istate, I_RETRY, n)

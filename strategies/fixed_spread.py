@@ -5,8 +5,10 @@ trades: a bid at floor(mid) - ``offset_ticks`` and an ask at ceil(mid) + ``offse
 ticks), cancelling its quotes at any other price. It keeps a quote that is already at the right
 price (so it keeps its queue position), and quotes nothing, cancelling what it has, while the
 book is invalid, crossed or one-sided. With ``max_inventory_lot`` set it stops quoting (and
-pulls) the side whose fill would take its position beyond that bound, so it never leans on
-pre-trade risk to refuse quotes over and over (set it at or below ``risk.max_position_lot``).
+pulls) the side whose fill would take its position beyond that bound, and sends a new quote only
+while its position plus every open order of that side (cancels on their way included) stays
+within it, as pre-trade risk counts, so it never leans on risk to refuse quotes over and over
+(set it at or below ``risk.max_position_lot``).
 Quotes are never at or through the opposite touch of the book it sees (``offset_ticks`` >= 0
 from floor/ceil of the mid keeps them strictly inside it).
 
@@ -25,6 +27,7 @@ from numba import njit
 
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, check_book
 from bot.core.strategy_api import ISTATE_WAKE_NS, emit_cancel, emit_new
+from strategies._kernels import room_lot
 
 NAME = "fixed_spread"
 USES_SIGNALS = False
@@ -110,9 +113,11 @@ def _quote(now_ns, inst, book_state, orders, position_lot, params, intents, n) -
         else:
             n = emit_cancel(intents, n, inst, o["client_order_id"], now_ns)
     flags = _POST_ONLY_FLAG if params[P_POST_ONLY] != 0.0 else 0
-    if not have_bid:
+    # a new quote only where the worst case (every open order of that side filled, the ones
+    # being cancelled too: risk releases them on the venue's answer) stays within the bound
+    if not have_bid and qty <= room_lot(orders, pos, inst, _BUY, max_inv):
         n = emit_new(intents, n, inst, _BUY, target_bid, qty, flags, now_ns)
-    if not have_ask:
+    if not have_ask and qty <= room_lot(orders, pos, inst, _SELL, max_inv):
         n = emit_new(intents, n, inst, _SELL, target_ask, qty, flags, now_ns)
     return n
 

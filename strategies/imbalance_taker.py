@@ -14,7 +14,9 @@ A position is closed, again with an IOC at the touch, when the mid has moved ``t
 its favour or ``stop_ticks`` against it (measured from the touch price it entered at), or after
 ``max_hold_ms``. After each entry or exit it waits ``cooldown_ms`` before entering again. While
 an order is in flight it does nothing else; while the book is invalid or trading is halted it
-sends nothing. It trades one instrument and is woken by every market event and order update.
+sends nothing. An order that pre-trade risk refused is not resent on the next market event: it
+waits ``retry_ms`` (doubling while refusals repeat; ``strategies._kernels.retry_gate``). It
+trades one instrument and is woken by every market event and order update.
 """
 
 from __future__ import annotations
@@ -28,7 +30,18 @@ from numba import njit
 
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, depth_sum, level_qty
 from bot.core.strategy_api import ISTATE_WAKE_NS, emit_new
-from strategies._kernels import BUY, IOC, REDUCE_ONLY, SELL, WAKE_TIMER, can_trade, live_orders
+from strategies._kernels import (
+    BUY,
+    IOC,
+    REDUCE_ONLY,
+    RETRY_SLOTS,
+    SELL,
+    WAKE_TIMER,
+    can_trade,
+    live_orders,
+    note_sent,
+    retry_gate,
+)
 
 NAME = "imbalance_taker"
 USES_SIGNALS = False
@@ -44,6 +57,7 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         {
             "levels", "imbalance_threshold", "micro_threshold_ticks", "qty_lot",
             "slippage_ticks", "target_ticks", "stop_ticks", "max_hold_ms", "cooldown_ms",
+            "retry_ms",
         }
     )  # fmt: skip
 
@@ -60,6 +74,9 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     stop_ticks: Annotated[int, msgspec.Meta(ge=1)] = 3
     max_hold_ms: Annotated[float, msgspec.Meta(gt=0)] = 5_000.0
     cooldown_ms: Annotated[float, msgspec.Meta(ge=0)] = 1_000.0
+    retry_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] = 500.0
+    """After pre-trade risk refuses an order, wait this long before sending again (doubled
+    for each refusal in a row, up to 64 times)."""
 
 
 P_LEVELS = 0
@@ -72,13 +89,15 @@ P_STOP = 6
 P_HOLD_NS = 7
 P_COOLDOWN_NS = 8
 P_INST = 9
+P_RETRY_NS = 10
 
 I_ENTRY_NS = 2
 I_ENTRY_TICK = 3
 I_COOLDOWN_NS = 4
 I_LAST_POS = 5
 I_SENT_TICK = 6  # touch price of the last entry order (the entry reference once it fills)
-ISTATE_SIZE = 7
+I_RETRY = 7  # retry_gate's slots
+ISTATE_SIZE = I_RETRY + RETRY_SLOTS
 F_IMBALANCE = 0  # last values seen (tests, inspection)
 F_MICRO_DEV = 1
 FSTATE_SIZE = 2
@@ -93,7 +112,7 @@ def pack(params: Params, instruments: Sequence[int]) -> np.ndarray:
         [
             p.levels, p.imbalance_threshold, p.micro_threshold_ticks, p.qty_lot,
             p.slippage_ticks, p.target_ticks, p.stop_ticks, p.max_hold_ms * 1e6,
-            p.cooldown_ms * 1e6, instruments[0],
+            p.cooldown_ms * 1e6, instruments[0], p.retry_ms * 1e6,
         ],
         dtype=np.float64,
     )  # fmt: skip
@@ -118,7 +137,9 @@ def decide(
     me = int(params[P_INST])
     if reason != WAKE_TIMER and inst != me:
         return 0
-    if live_orders(orders, me) > 0:
+    live = live_orders(orders, me)
+    may_send = retry_gate(now_ns, reason, live, istate, I_RETRY, int(params[P_RETRY_NS]))
+    if live > 0:
         return 0  # an IOC is in flight: its outcome decides what comes next
     pos = position_lot[me]
     if pos != istate[I_LAST_POS]:
@@ -128,6 +149,9 @@ def decide(
         istate[I_LAST_POS] = pos
     if not can_trade(book_state, istate, me):
         return 0
+    if not may_send:
+        istate[ISTATE_WAKE_NS] = istate[I_RETRY + 1]  # look again when the wait is over
+        return 0
     bid = book_state[me, ST_BEST_BID]
     ask = book_state[me, ST_BEST_ASK]
     mid = 0.5 * (bid + ask)
@@ -135,7 +159,8 @@ def decide(
         moved = (mid - istate[I_ENTRY_TICK]) * (1 if pos > 0 else -1)
         deadline = istate[I_ENTRY_NS] + int(params[P_HOLD_NS])
         if moved >= params[P_TARGET] or moved <= -params[P_STOP] or now_ns >= deadline:
-            return _exit(now_ns, me, pos, bid, ask, params, istate, intents)
+            return note_sent(istate, I_RETRY, _exit(now_ns, me, pos, bid, ask, params, istate,
+                                                    intents))  # fmt: skip
         istate[ISTATE_WAKE_NS] = deadline  # exit on time even if the market goes quiet
         return 0
     levels = int(params[P_LEVELS])
@@ -156,9 +181,11 @@ def decide(
     if imbalance >= thr and dev >= micro:
         istate[I_SENT_TICK] = ask
         istate[I_COOLDOWN_NS] = now_ns + int(params[P_COOLDOWN_NS])
-        return emit_new(intents, 0, me, BUY, ask + slip, qty, IOC, now_ns)
+        return note_sent(istate, I_RETRY, emit_new(intents, 0, me, BUY, ask + slip, qty, IOC,
+                                                   now_ns))  # fmt: skip
     if imbalance <= -thr and dev <= -micro:
         istate[I_SENT_TICK] = bid
         istate[I_COOLDOWN_NS] = now_ns + int(params[P_COOLDOWN_NS])
-        return emit_new(intents, 0, me, SELL, bid - slip, qty, IOC, now_ns)
+        return note_sent(istate, I_RETRY, emit_new(intents, 0, me, SELL, bid - slip, qty, IOC,
+                                                   now_ns))  # fmt: skip
     return 0

@@ -39,6 +39,41 @@ def test_imbalance_taker_sells_on_a_heavy_ask() -> None:
     assert out[0]["price_tick"] == MID - 1
 
 
+def _holding_past_the_stop(**kw: object) -> State:
+    """A long entered at the ask (MID + 1), then the book 2 ticks lower: the stop is hit."""
+    s = _imb_state(90, 10, **kw)
+    s.decide(T0, EVENT, 0)
+    s.pos[0] = 1
+    s.decide(T0 + 1, ORDER, 0)  # the entry's fill
+    s.two_sided(MID - 2, MID)
+    s.level(0, MID - 1, 0)
+    s.level(1, MID + 1, 0)
+    return s
+
+
+def test_a_taker_does_not_resend_what_risk_refused_and_backs_off_while_it_repeats() -> None:
+    s = _holding_past_the_stop(retry_ms=100)
+    ms = 1_000_000
+    t = T0 + 2
+    assert len(news(s.decide(t, EVENT, 0))) == 1  # the stop's exit IOC
+    # it never reached the order view and no answer came: risk refused it
+    assert len(s.decide(t + ms, EVENT, 0)) == 0
+    assert len(s.decide(t + 99 * ms, EVENT, 0)) == 0
+    assert s.istate[0] == t + ms + 100 * ms  # a timer for the end of the wait
+    assert len(news(s.decide(t + 101 * ms, TIMER, -1))) == 1  # sent again after retry_ms
+    assert len(s.decide(t + 102 * ms, EVENT, 0)) == 0  # refused again: the wait doubles
+    assert len(s.decide(t + 102 * ms + 199 * ms, EVENT, 0)) == 0
+    assert len(news(s.decide(t + 102 * ms + 200 * ms, EVENT, 0))) == 1
+
+
+def test_a_taker_retries_at_once_when_the_venue_answered() -> None:
+    s = _holding_past_the_stop(retry_ms=100)
+    t = T0 + 2
+    assert len(news(s.decide(t, EVENT, 0))) == 1
+    # the IOC reached the venue and expired unfilled: the answer is an order update
+    assert len(news(s.decide(t + 1_000_000, ORDER, 0))) == 1
+
+
 @pytest.mark.parametrize(("bid_qty", "ask_qty", "kw"), [
     (60, 40, {}),  # imbalance 0.2 < 0.5
     (90, 10, {"micro_threshold_ticks": 0.9}),  # microprice only 0.8 ticks above the mid
@@ -121,7 +156,8 @@ def test_arb_hedges_a_failed_leg_then_unwinds_after_the_timeout() -> None:
     assert (out[0]["instrument"], out[0]["side"], out[0]["qty_lot"]) == (1, -1, 5)
     assert out[0]["price_tick"] >= (MID + 100) * (1 - 5e-4)
     assert out[0]["flags"] == 4
-    out = news(s.decide(T0 + 200_000_000, EVENT, 1))  # the hedge failed too: timeout passed
+    # the hedge's IOC came back unfilled (an order update), and the timeout has passed
+    out = news(s.decide(T0 + 200_000_000, ORDER, 1))
     assert (out[0]["instrument"], out[0]["side"], out[0]["qty_lot"]) == (0, -1, 5)
     assert out[0]["flags"] & 8  # market IOC on the venue holding the excess
     assert s.istate[arb.I_UNWINDS] == 1
