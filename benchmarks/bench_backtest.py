@@ -9,14 +9,9 @@ converted to its format, in its own venv (``benchmarks/.venvs/hftbacktest``; cre
 ``hftbacktest-requirements.txt``; never a tickbot dependency: its numba pin conflicts).
 
 Every figure comes from fresh processes: "first run" is process start to results (imports,
-JIT compile or cache load, data open, the run); cold = empty numba cache, all cached = the cache
-the cold run left, edited = the same after the strategy's source file changed (the rest of the
-cache warm: what a user pays after each edit of a strategy). The edit is made in a temporary copy
-of the sources, never in the checkout: ``strategies/fixed_spread.py`` gets a comment appended, a
-new file for numba, the same behaviour. hftbacktest cannot cache a strategy that takes its
-backtest object (a jitclass), so each of its first runs compiles it. Warm events/s times the
-loop alone, repeated in one process. Peak RSS is the process's VmHWM. Orders, fills, maker share
-and PnL of the same strategy on the same rows sit next to hftbacktest's.
+JIT compile or cache load, data open, the run); cold = empty numba cache, warm = the cache the
+cold run left. Warm events/s times the loop alone, repeated in one process. Peak RSS is the
+process's VmHWM.
 
 ``run()`` returns the rows; ``python -m benchmarks.bench_backtest`` prints them. Set
 ``TICKBOT_BENCH_100M=1`` to add the 100 M-event memory run (writes a 5.6 GB file; minutes).
@@ -26,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -75,8 +69,6 @@ def _worker(data: str, repeats: int) -> None:
     from bot.backtest import session
     from bot.config.schema import parse_config
 
-    source = str(Path(session.__file__).resolve().parents[2])
-
     cfg = parse_config(yaml.safe_load(CONFIG))
     dataset = session.load_data([data])
     _, stats = session.run(cfg, dataset)
@@ -95,12 +87,8 @@ def _worker(data: str, repeats: int) -> None:
                 "compile_s": stats["compile_s"],
                 "first_loop_s": stats["run_s"],
                 "warm_loop_s": warm,
-                "source": source,
                 "orders_sent": stats["orders_sent"],
                 "fills": stats["fills"],
-                "maker_share": stats["maker_share"],
-                "fees_quote": stats["fees_quote"],
-                "pnl_quote": stats["pnl_quote"],
                 "position_lot": stats["position_end_lot"],
                 "peak_rss_bytes": _peak_rss_bytes(),
             }
@@ -108,38 +96,18 @@ def _worker(data: str, repeats: int) -> None:
     )
 
 
-def _run_json(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+def _run_json(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _env(cache: Path, source: Path = ROOT) -> dict[str, str]:
+def _env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = str(cache)
-    env["PYTHONPATH"] = str(source)
+    env["PYTHONPATH"] = str(ROOT)
     return env
-
-
-EDITED = Path("strategies") / "fixed_spread.py"
-"""The strategy file the edited-strategy run changes (in the copy)."""
-_COPIED = ("bot", "strategies", "benchmarks")
-_NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".data", ".venvs", "results")
-
-
-def copy_sources(dest: Path) -> Path:
-    """Copy the packages a backtest imports to ``dest`` (edits there never touch the checkout)."""
-    for name in _COPIED:
-        shutil.copytree(ROOT / name, dest / name, ignore=_NOT_COPIED)
-    return dest
-
-
-def edit_strategy(source: Path) -> None:
-    """Change the strategy file as an edit would: new contents (and size), same behaviour."""
-    path = source / EDITED
-    with path.open("a", encoding="utf-8") as f:
-        f.write("\n# edited by benchmarks.bench_backtest: numba must see a new file\n")
 
 
 def ensure_data() -> tuple[Path, Path]:
@@ -203,19 +171,12 @@ def _p99(values: list[float]) -> float:
 
 
 def _measure_tickbot(data: Path) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="tickbot-bench-") as tmp:
-        source = copy_sources(Path(tmp) / "src")
-        env = _env(Path(tmp) / "cache", source)
+    with tempfile.TemporaryDirectory(prefix="tickbot-bench-cache-") as cache:
         cmd = [sys.executable, "-m", "benchmarks.bench_backtest", "--worker", str(data)]
-        cold = _run_json([*cmd, "0"], env, source)
-        warm = _run_json([*cmd, "0"], env, source)
-        edit_strategy(source)
-        edited = _run_json([*cmd, "0"], env, source)
-        repeats = _run_json([*cmd, str(REPEATS)], env, source)
-    for res in (cold, warm, edited, repeats):
-        if res["source"] != str(source.resolve()):
-            raise RuntimeError(f"the worker ran {res['source']}, not the copy {source}")
-    return {"cold": cold, "warm": warm, "edited": edited, "repeats": repeats}
+        cold = _run_json([*cmd, "0"], _env(Path(cache)))
+        warm = _run_json([*cmd, "0"], _env(Path(cache)))
+        repeats = _run_json([*cmd, str(REPEATS)], _env(Path(cache)))
+    return {"cold": cold, "warm": warm, "repeats": repeats}
 
 
 def _measure_hft(python: Path, data: Path) -> dict[str, Any]:
@@ -247,20 +208,12 @@ def run() -> list[dict[str, Any]]:
     tb_eps = [n / s for s in tb["repeats"]["warm_loop_s"]]
     hft_eps = [hft["repeats"]["events"] / s for s in hft["repeats"]["warm_loop_s"]]
     mib = 1 << 20
-    hft_cold = hft["cold"]["first_run_s"]
     rows = [
         _row(
             "backtest warm events/s", tb_eps, "events/s", "hftbacktest", statistics.median(hft_eps)
         ),
         _row(
-            "backtest first run, edited strategy (rest cached)",
-            [tb["edited"]["first_run_s"]],
-            "s",
-            "hftbacktest cold first run",
-            hft_cold,
-        ),
-        _row(
-            "backtest first run, everything cached",
+            "backtest first run, warm numba cache",
             [tb["warm"]["first_run_s"]],
             "s",
             "hftbacktest (cannot cache its strategy)",
@@ -271,40 +224,30 @@ def run() -> list[dict[str, Any]]:
             [tb["cold"]["first_run_s"]],
             "s",
             "hftbacktest",
-            hft_cold,
+            hft["cold"]["first_run_s"],
+        ),
+        _row(
+            "backtest peak RSS (one run, warm cache)",
+            [tb["warm"]["peak_rss_bytes"] / mib],
+            "MiB",
+            "hftbacktest (one run)",
+            hft["warm"]["peak_rss_bytes"] / mib,
+        ),
+        _row(
+            "backtest peak RSS (one run, cold cache: includes compiling)",
+            [tb["cold"]["peak_rss_bytes"] / mib],
+            "MiB",
+            "hftbacktest (one run)",
+            hft["cold"]["peak_rss_bytes"] / mib,
+        ),
+        _row(
+            "backtest orders sent (same strategy: sanity)",
+            [float(tb["warm"]["orders_sent"])],
+            "orders",
+            "hftbacktest",
+            float(hft["warm"]["orders_sent"]),
         ),
     ]
-    for run_name, ours, theirs in (
-        ("cold cache: includes compiling", "cold", "cold"),
-        ("everything cached", "warm", "warm"),
-        ("edited strategy", "edited", "cold"),
-        ("warm repeats", "repeats", "repeats"),
-    ):
-        rows.append(
-            _row(
-                f"backtest peak RSS ({run_name})",
-                [tb[ours]["peak_rss_bytes"] / mib],
-                "MiB",
-                f"hftbacktest ({theirs} run)",
-                hft[theirs]["peak_rss_bytes"] / mib,
-            )
-        )
-    for key, label, unit in (
-        ("orders_sent", "orders sent", "orders"),
-        ("fills", "fills", "fills"),
-        ("maker_share", "maker share", "fraction"),
-        ("fees_quote", "fees (negative: rebates)", "USDT"),
-        ("pnl_quote", "PnL", "USDT"),
-    ):
-        rows.append(
-            _row(
-                f"backtest {label} (same strategy and data)",
-                [float(tb["warm"][key])],
-                unit,
-                "hftbacktest",
-                float(hft["warm"][key]),
-            )
-        )
     if os.environ.get("TICKBOT_BENCH_100M") == "1":
         rows.append(run_100m())
     return rows

@@ -2,8 +2,7 @@
 
 Usage: ``python hft_fixed_spread.py DATA.npz REPEATS``. Prints one JSON line: the first run
 (including numba compilation of the strategy, or loading it from the cache), the warm runs'
-loop times, the orders, fills, fees and PnL of the first run (all fills are maker: every order
-is GTX), and the process's peak RSS. Never imported by tickbot.
+loop times, the fill count and the process's peak RSS. Never imported by tickbot.
 """
 
 import json
@@ -104,12 +103,6 @@ def main() -> None:
     hbt = make(data)
     sent = fixed_spread(hbt, INTERVAL_NS, 0.001, 0.1)
     position = hbt.position(0)
-    state = hbt.state_values(0)
-    depth = hbt.depth(0)
-    mid = 0.5 * (depth.best_bid + depth.best_ask)
-    # equity change from 0: cash + position marked at the last mid, less fees (rebates < 0)
-    pnl = state.balance + position * mid - state.fee
-    fills, fee = int(state.num_trades), float(state.fee)
     hbt.close()
     first_s = time.perf_counter() - T_START
     first_loop_s = time.perf_counter() - t
@@ -128,10 +121,6 @@ def main() -> None:
                 "first_loop_s": first_loop_s,
                 "warm_loop_s": warm,
                 "orders_sent": int(sent),
-                "fills": fills,
-                "maker_share": 1.0,
-                "fees_quote": fee,
-                "pnl_quote": float(pnl),
                 "position_lot": float(position) / 0.001,
                 "peak_rss_bytes": _peak_rss_bytes(),
             }

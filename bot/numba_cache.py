@@ -1,15 +1,9 @@
-"""Where numba keeps its on-disk cache: one folder per version of the shared sources.
+"""Where numba keeps its on-disk cache: one folder per version of the sources.
 
 Why: numba checks only the timestamp of the file that defines a cached kernel, not of the
 kernels it inlines from other files. After an edit, a cached caller would run stale machine code
-(seen here as memory corruption). Keying the cache folder by a hash of the sources other files'
-kernels compile in makes that impossible: every ``.py`` of ``bot`` (kernels and the constants
-they freeze) and the strategies' shared helpers (``strategies/_*.py``).
-
-A strategy module itself (``strategies/<name>.py``, or a plugin's) is *not* in the key: nothing
-else compiles it in (the backtest loop calls ``decide`` through a function pointer, see
-``bot.backtest._loop``), and numba's own timestamp check recompiles that file's kernels when it
-changes. So editing a strategy recompiles only that strategy's kernels, never the core's.
+(seen here as memory corruption). Keying the cache folder by a hash of every source of ``bot``
+and ``strategies`` makes that impossible.
 
 Nothing happens at import. Entry points call :func:`configure` once, before the first module
 with ``@njit(cache=True)`` is imported (numba picks the folder when a kernel is decorated):
@@ -25,7 +19,7 @@ API (small on purpose):
 - ``cache_dir() -> Path``: the configured folder (configures with the defaults if nobody did).
   Code that writes generated modules for numba to cache (the backtest loop) puts them here, so
   they are keyed and pruned with the rest.
-- ``source_digest() -> str``: the hex key (version, every ``.py`` of ``bot``, ``strategies/_*.py``).
+- ``source_digest() -> str``: the hex key (version and every ``.py`` of ``bot``/``strategies``).
 
 Pruning: a sibling folder named like a digest that no process has configured for
 ``STALE_AFTER_S`` is removed. The age guard keeps the folder of another checkout (or an older
@@ -52,19 +46,18 @@ STALE_AFTER_S = 6 * 3600.0
 _STAMP = ".last-used"
 _DIGEST_NAME = re.compile(rf"[0-9a-f]{{{2 * DIGEST_BYTES}}}")
 _ROOT = Path(__file__).resolve().parent.parent
-_KEYED = (("bot", "**/*.py"), ("strategies", "_*.py"))
-"""(folder, glob) of the sources in the key: what kernels in other files compile in."""
+_PACKAGES = ("bot", "strategies")
 _configured: Path | None = None
 
 
 @cache
 def source_digest() -> str:
-    """Return a short hash of the version and the keyed sources (``_KEYED``)."""
+    """Return a short hash of the version and every ``.py`` file of ``bot`` and ``strategies``."""
     from bot import __version__
 
     digest = blake2b(__version__.encode(), digest_size=DIGEST_BYTES)
-    for folder, pattern in _KEYED:
-        for path in sorted((_ROOT / folder).glob(pattern)):
+    for package in _PACKAGES:
+        for path in sorted((_ROOT / package).rglob("*.py")):
             digest.update(str(path.relative_to(_ROOT)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -1,4 +1,4 @@
-"""The backtest event loop: strategy-independent, compiled and cached once for every strategy.
+"""The backtest event loop: a template compiled once per strategy (see ``bot.backtest.loopgen``).
 
 ``run_loop`` merges five time-ordered streams: market events at the venue (exchange clock),
 requests arriving at the venue, responses arriving back, market events at the local side (local
@@ -7,18 +7,9 @@ reaches the venue at the same nanosecond as a market event is matched after it).
 keeps its own book (what the strategy may see), the venue its own (what orders match against),
 so nothing the strategy does can use data it has not received yet.
 
-The strategy's ``decide`` is an *argument* of first-class function type (``DecideType``), and the
-loop is compiled for an explicit signature (``compiled_loop``): numba's cache then keys the loop
-on types only, not on the strategy, so the loop, the venue, matching, book and signal kernels are
-compiled once and every strategy (and every edit of one) reuses them from the cache; an edited
-strategy compiles only its own kernels. What differs between strategies at the loop's level
-(``WAKE_ON_EVENT``, ``WAKE_ON_ORDER``, ``USES_SIGNALS``) is data in ``Plan``. The cost is one
-indirect call per wake, which numba cannot inline (measured in BENCHMARKS.md "Backtest").
-
-State is passed grouped, as named tuples of the arrays the engine allocated once (``Local``,
-``Venue``, ``Risk``, ``Strategy``, ``Samples``): fields are resolved at compile time, so a group
-costs nothing over separate arguments. No code is generated: a traceback into the loop points at
-this file.
+The strategy's ``decide`` is a *global* here (numba compiles it in, and can cache the result; an
+argument of function type would defeat the cache and recompile in every process). ``loopgen``
+writes a copy of this file per strategy with the import line below pointing at it.
 
 The loop stops at ``stop`` (local event index), when the fill buffer needs to grow, or on a venue
 error; all state lives in the arrays passed in, so calling it again continues exactly where it
@@ -27,20 +18,21 @@ stopped (chunks for a progress bar, a params swap between two events).
 
 from __future__ import annotations
 
-import functools
-from typing import Any, NamedTuple
-
-import numba
 import numpy as np
-from numba import typeof, types
 
 from bot.backtest import sim_types as st
 from bot.backtest import sim_venue as sv
 from bot.backtest.sim_types import fast, inline_kernel, kernel
 from bot.core import book, risk, signal
 from bot.core.book import ST_BEST_ASK, ST_BEST_BID, ST_VALID
+from strategies.fixed_spread import (  # loopgen: strategy import
+    USES_SIGNALS,
+    WAKE_ON_EVENT,
+    WAKE_ON_ORDER,
+    decide,
+)
 
-# Kernels from bot.core, inlined without reference counting (see ``fast``).
+# Kernels from bot.core and the strategy, inlined without reference counting (see ``fast``).
 apply_level = fast(book.apply_level)
 check_book = fast(book.check_book)
 clear_book = fast(book.clear_book)
@@ -51,111 +43,8 @@ on_fill = risk.on_fill
 on_order_closed = risk.on_order_closed
 update_book_signals = fast(signal.update_book_signals)
 update_trade_signals = fast(signal.update_trade_signals)
+_decide = fast(decide) if WAKE_ON_EVENT else decide  # per event only if woken per event
 _on_event = fast(sv.on_event)  # per venue event: inlined, not called
-
-
-class Local(NamedTuple):
-    """The local side: the book and signals the strategy sees (``bot.core.book``/``signal``)."""
-
-    qty: np.ndarray
-    state: np.ndarray
-    sig: np.ndarray
-    ring: np.ndarray
-    ring_idx: np.ndarray
-    sparams: np.ndarray
-
-
-class Venue(NamedTuple):
-    """The simulated venue's arrays (``bot.backtest.sim_venue.SimVenue``)."""
-
-    xqty: np.ndarray
-    xstate: np.ndarray
-    vs: np.ndarray
-    orders: np.ndarray
-    active: np.ndarray
-    req: np.ndarray
-    resp: np.ndarray
-    lat_in: np.ndarray
-    lat_out: np.ndarray
-    vp: np.ndarray
-    vinst: np.ndarray
-    acct: np.ndarray
-    iacct: np.ndarray
-    fills: np.ndarray
-
-
-class Risk(NamedTuple):
-    """Pre-trade risk: limits, state and counters (``bot.core.risk``)."""
-
-    limits: np.ndarray
-    state: np.ndarray
-    counts: np.ndarray
-
-
-class Strategy(NamedTuple):
-    """What ``decide`` reads and writes besides the book: the contract's arrays."""
-
-    orders: np.ndarray
-    """The local order view (``bot.core.strategy_api``; numba reserves the name ``view``)."""
-    pos_local: np.ndarray
-    params: np.ndarray
-    istate: np.ndarray
-    fstate: np.ndarray
-    intents: np.ndarray
-
-
-class Samples(NamedTuple):
-    """The equity curve: marks and one row per sample interval."""
-
-    mark: np.ndarray
-    ts: np.ndarray
-    equity: np.ndarray
-    pos: np.ndarray
-    mid: np.ndarray
-    spread: np.ndarray
-
-
-class Plan(NamedTuple):
-    """Scalars of a run: the strategy's wake flags and the sampling and fill-buffer settings."""
-
-    sample_ns: int
-    fill_headroom: int
-    batched: bool
-    """The data marks message ends (BATCH_END); otherwise every event is one."""
-    wake_on_event: bool
-    wake_on_order: bool
-    uses_signals: bool
-
-
-def decide_type(local: Local, strat: Strategy) -> types.FunctionType:
-    """Return the numba type of ``decide`` for these arrays (``bot.core.strategy_api``)."""
-    i64 = types.int64
-    arrays = (local.qty, local.state, local.sig, strat.orders, strat.pos_local, strat.params,
-              strat.istate, strat.fstate, strat.intents)  # fmt: skip
-    return types.FunctionType(i64(i64, i64, i64, *(typeof(a) for a in arrays)))
-
-
-def compiled_loop(
-    ev: np.ndarray, es: np.ndarray, local: Local, venue: Venue, rsk: Risk, strat: Strategy,
-    smp: Samples, plan: Plan,
-) -> Any:  # fmt: skip
-    """Return ``run_loop`` compiled (or loaded from numba's cache) for these argument types.
-
-    The explicit signature types ``decide`` as a function type, not as the dispatcher passed
-    (whose type is the dispatcher object, so its cache entry would never match in a new
-    process); the returned entry point accepts any jitted ``decide`` of that signature.
-    """
-    if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # plain Python: nothing to compile
-        return run_loop
-    args = (decide_type(local, strat), typeof(ev), types.int64, typeof(es), typeof(local),
-            typeof(venue), typeof(rsk), typeof(strat), typeof(smp), typeof(plan))  # fmt: skip
-    return _compile(types.int64(*args))
-
-
-@functools.cache
-def _compile(signature: Any) -> Any:
-    return run_loop.compile(signature)
-
 
 # engine state es[ES_*]
 ES_X = 0
@@ -321,99 +210,81 @@ def _on_response(r, es, view, rstate, pos_local) -> None:
 
 
 @kernel
-def _sample(es, now, v, smp) -> None:
+def _sample(es, now, xstate, acct, iacct, vinst, mark, s_ts, s_equity, s_pos, s_mid, s_spread):
     """Record equity, positions, mids and spreads at ``now`` (exchange-side truth)."""
     k = es[ES_N_SAMPLES]
-    if k >= smp.ts.shape[0]:
+    if k >= s_ts.shape[0]:
         return
     equity = 0.0
-    for inst in range(v.xstate.shape[0]):
-        mid = sv.mid_tick(v.xstate, inst)
+    for inst in range(xstate.shape[0]):
+        mid = sv.mid_tick(xstate, inst)
         if mid == mid:
-            smp.mark[inst] = mid
-        pos = v.iacct[inst, st.I_POSITION]
-        value = pos * smp.mark[inst] * v.vinst[inst, st.VI_QUOTE_PER_TICK_LOT] if pos != 0 else 0.0
-        equity += v.acct[inst, st.A_CASH] + value
-        smp.pos[k, inst] = pos
-        smp.mid[k, inst] = mid
-        smp.spread[k, inst] = v.xstate[inst, 2] - v.xstate[inst, 1] if mid == mid else np.nan
-    smp.ts[k] = now
-    smp.equity[k] = equity
+            mark[inst] = mid
+        pos = iacct[inst, st.I_POSITION]
+        value = pos * mark[inst] * vinst[inst, st.VI_QUOTE_PER_TICK_LOT] if pos != 0 else 0.0
+        equity += acct[inst, st.A_CASH] + value
+        s_pos[k, inst] = pos
+        s_mid[k, inst] = mid
+        s_spread[k, inst] = xstate[inst, 2] - xstate[inst, 1] if mid == mid else np.nan
+    s_ts[k] = now
+    s_equity[k] = equity
     es[ES_N_SAMPLES] = k + 1
 
 
 @inline_kernel
-def _samples_until(es, tx, next_sample, v, smp, plan) -> int:
-    """Take every sample due at or before venue time ``tx``; return the next sample time."""
-    while next_sample <= tx and es[ES_N_SAMPLES] < smp.ts.shape[0]:
-        _sample(es, next_sample, v, smp)
-        next_sample += plan.sample_ns
-    return next_sample
-
-
-@inline_kernel
-def _venue_event(e, tx, v) -> None:
-    """Apply market event ``e`` at the venue at exchange time ``tx``."""
-    _on_event(
-        v.vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
-        v.orders, v.active, v.xqty, v.xstate, v.resp, v.lat_out, v.vp, v.vinst, v.acct,
-        v.iacct, v.fills,
-    )  # fmt: skip
-
-
-@inline_kernel
-def _local_event(ev, li, loc, plan) -> bool:
+def _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched) -> bool:
     """Apply event ``li`` to the local side; return whether the strategy should be woken."""
     e = ev[li]
     kind = e["kind"]
     inst = e["instrument"]
     flags = e["flags"]
     now = e["ts_local_ns"]
-    batched = plan.batched
     boundary = (flags & _BATCH_END) != 0 or not batched
     if kind == 1 or kind == 2:
-        apply_level(loc.qty, loc.state, inst, kind - 1, e["price_tick"], e["qty_lot"])
+        apply_level(lqty, lstate, inst, kind - 1, e["price_tick"], e["qty_lot"])
     elif kind == 3:
-        clear_book(loc.qty, loc.state, inst)
+        clear_book(lqty, lstate, inst)
     elif kind >= 4 and kind <= 6:
-        if plan.uses_signals:
+        if USES_SIGNALS:
             side = 1 if kind == 4 else (-1 if kind == 5 else 0)
             update_trade_signals(
-                loc.sig, loc.ring, loc.ring_idx, inst, now, side, e["price_tick"], e["qty_lot"],
-                loc.sparams,
-            )  # fmt: skip
+                sig, ring, ring_idx, inst, now, side, e["price_tick"], e["qty_lot"], sparams
+            )
     elif kind == 11:
-        loc.state[inst, ST_VALID] = 0
+        lstate[inst, ST_VALID] = 0
     # a crossed or locked book at a message end is out of sync until the next snapshot (the
     # sentinels NO_BID < every ask and NO_ASK > every bid make one comparison enough)
     if (
         boundary
         and kind <= 2
         and batched
-        and loc.state[inst, ST_BEST_BID] >= loc.state[inst, ST_BEST_ASK]
+        and lstate[inst, ST_BEST_BID] >= lstate[inst, ST_BEST_ASK]
     ):
-        loc.state[inst, ST_VALID] = 0
-    if plan.uses_signals and boundary and kind <= 3:
-        update_book_signals(loc.qty, loc.state, loc.sig, inst, now, loc.sparams)
+        lstate[inst, ST_VALID] = 0
+    if USES_SIGNALS and boundary and kind <= 3:
+        update_book_signals(lqty, lstate, sig, inst, now, sparams)
     return boundary  # only a whole message is a consistent book (the contract: message ends)
 
 
 @kernel
-def _venue_run(ev, x, limit, next_sample, es, v, smp, li, t_local, loc, plan):
+def _venue_run(
+    ev, x, limit, next_sample, sample_ns, es, vs, vorders, active, xqty, xstate, resp,
+    lat_out, vp, vinst, acct, iacct, fills, mark, s_ts, s_equity, s_pos, s_mid, s_spread,
+    li, t_local, lqty, lstate, sig, ring, ring_idx, sparams, batched,
+):  # fmt: skip
     """Apply venue events from ``x`` while their time is <= ``limit`` and no response appears.
 
     Samples are taken here, on the venue's clock (the state at each sample time). Timer-driven
-    strategies (not ``wake_on_event``) also get each event applied to the local book in the same
+    strategies (not ``WAKE_ON_EVENT``) also get each event applied to the local book in the same
     pass when the local side has caught up to it (``li == x``) and it is received by
     ``t_local``, the next time the strategy can wake: it would be applied before that wake
     anyway, and one pass over both books is cheaper than two. Return
     ``(x, li, next_sample, status)``.
     """
     n = ev.shape[0]
-    n_inst = v.xstate.shape[0]
-    tail = v.vs[st.VS_RESP_TAIL]
+    n_inst = xstate.shape[0]
+    tail = vs[st.VS_RESP_TAIL]
     status = STOP_DONE
-    fused = not plan.wake_on_event
     tx = ev[x]["ts_exch_ns"]
     prev_tl = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
     while True:
@@ -421,19 +292,27 @@ def _venue_run(ev, x, limit, next_sample, es, v, smp, li, t_local, loc, plan):
         if e["instrument"] >= n_inst:  # checked here: kernels index without bounds
             status = STOP_BAD_INSTRUMENT
             break
-        next_sample = _samples_until(es, tx, next_sample, v, smp, plan)
-        _venue_event(e, tx, v)
-        if fused and li == x:
+        while next_sample <= tx and es[ES_N_SAMPLES] < s_ts.shape[0]:
+            _sample(
+                es, next_sample, xstate, acct, iacct, vinst, mark,
+                s_ts, s_equity, s_pos, s_mid, s_spread,
+            )  # fmt: skip
+            next_sample += sample_ns
+        _on_event(
+            vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"], e["aux"],
+            vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills,
+        )  # fmt: skip
+        if not WAKE_ON_EVENT and li == x:
             tl = e["ts_local_ns"]
             if tl <= t_local:
                 if tl < prev_tl:
                     status = STOP_UNSORTED
                     break
-                _local_event(ev, li, loc, plan)
+                _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
                 prev_tl = tl
                 li += 1
         x += 1
-        if x >= n or v.vs[st.VS_RESP_TAIL] != tail:
+        if x >= n or vs[st.VS_RESP_TAIL] != tail:
             break
         tx = ev[x]["ts_exch_ns"]
         if tx > limit:
@@ -441,8 +320,10 @@ def _venue_run(ev, x, limit, next_sample, es, v, smp, li, t_local, loc, plan):
     return x, li, next_sample, status
 
 
-@kernel
-def _catch_up(ev, li, i_end, t_limit, inclusive, loc, plan):
+@inline_kernel
+def _catch_up(
+    ev, li, i_end, t_limit, inclusive, lqty, lstate, sig, ring, ring_idx, sparams, batched
+):  # fmt: skip
     """Apply local events from ``li`` (before index ``i_end``) up to local time ``t_limit``.
 
     Return ``(li, status)``.
@@ -455,96 +336,27 @@ def _catch_up(ev, li, i_end, t_limit, inclusive, loc, plan):
         if tl < prev:
             return li, STOP_UNSORTED
         prev = tl
-        _local_event(ev, li, loc, plan)
+        _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
         li += 1
     return li, STOP_DONE
 
 
-@inline_kernel
-def _wake(decide, now, reason, inst, es, loc, v, rsk, strat) -> int:
-    """Call the strategy and send what risk lets through; return the intent count."""
-    es[ES_NOW_NS] = now
-    es[ES_DECIDES] += 1
-    s = strat
-    n_int = decide(
-        now, reason, inst, loc.qty, loc.state, loc.sig, s.orders, s.pos_local, s.params,
-        s.istate, s.fstate, s.intents,
-    )  # fmt: skip
-    if 0 < s.istate[0] <= now:  # a timer in the past would spin: move it forward
-        s.istate[0] = now + 1
-    if n_int > 0:
-        _dispatch(
-            n_int, s.intents, now, es, loc.state, s.orders, rsk.limits, rsk.state, rsk.counts,
-            v.vs, v.req, v.lat_in, v.vinst,
-        )  # fmt: skip
-    return n_int
-
-
 @kernel
-def _interleave(decide, ev, x, li, stop, next_sample, t_other, es, loc, v, rsk, strat, smp, plan):
-    """Market events on both sides, interleaved, until a request or response is due.
-
-    For strategies woken by market events: each local message end calls ``decide``. Stop when a
-    response is on its way or requests were sent (either may be due before the next event), at
-    ``t_other`` (the next request or response) or the strategy's timer, or at ``stop``. Return
-    ``(x, li, next_sample, status)``.
-    """
-    n = ev.shape[0]
-    vs = v.vs
-    istate = strat.istate
-    status = STOP_DONE
-    tail = vs[st.VS_RESP_TAIL]
-    tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
-    tl = ev[li]["ts_local_ns"]
-    tw = istate[0] if istate[0] > 0 else _NO_TIME
-    prev = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
-    while True:
-        if x < n and tx <= t_other and tx <= tl and tx <= tw:
-            e = ev[x]
-            if e["instrument"] >= v.xstate.shape[0]:
-                status = STOP_BAD_INSTRUMENT
-                break
-            next_sample = _samples_until(es, tx, next_sample, v, smp, plan)
-            _venue_event(e, tx, v)
-            x += 1
-            tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
-            if vs[st.VS_RESP_TAIL] != tail:
-                break  # a response is on its way: it may be due before the next event
-            continue
-        if not (tl < t_other and tl <= tw):
-            break
-        if tl < prev:
-            status = STOP_UNSORTED
-            break
-        prev = tl
-        wake = _local_event(ev, li, loc, plan)
-        li += 1
-        if wake:
-            inst = ev[li - 1]["instrument"]
-            n_int = _wake(decide, tl, _WAKE_EVENT, inst, es, loc, v, rsk, strat)
-            tw = istate[0] if istate[0] > 0 else _NO_TIME
-            if n_int > 0:
-                break  # requests were sent: they may be due before the next event
-        if li >= stop:
-            break
-        tl = ev[li]["ts_local_ns"]
-    return x, li, next_sample, status
-
-
-@kernel
-def run_loop(decide, ev, stop, es, loc, v, rsk, strat, smp, plan) -> int:
+def run_loop(
+    ev, stop, es, xqty, xstate, lqty, lstate, sig, ring, ring_idx, sparams,
+    vs, vorders, active, req, resp, lat_in, lat_out, vp, vinst, acct, iacct, fills,
+    limits, rstate, rcounts, view, pos_local, params, istate, fstate, intents,
+    mark, s_ts, s_equity, s_pos, s_mid, s_spread, sample_ns, fill_headroom,
+) -> int:  # fmt: skip
     """Run until every event before local index ``stop`` is seen; return an ES_STATUS value.
 
-    With ``plan.wake_on_event`` the local events are scheduling points (the strategy may act on
+    With ``WAKE_ON_EVENT`` the local events are scheduling points (the strategy may act on
     each). Without it nothing happens on the local side between the strategy's wakes, so local
     events are applied in a tight run just before each wake (the book it sees is exactly the
     same: every event received by then) and the venue runs uninterrupted in between.
     """
     n = ev.shape[0]
-    on_event = plan.wake_on_event
-    on_order = plan.wake_on_order
-    vs = v.vs
-    istate = strat.istate
+    batched = es[ES_BATCHED] != 0
     x = es[ES_X]
     li = es[ES_L]
     next_sample = es[ES_NEXT_SAMPLE_NS]
@@ -555,71 +367,140 @@ def run_loop(decide, ev, stop, es, loc, v, rsk, strat, smp, plan) -> int:
         if vs[st.VS_ERROR] != 0 or es[ES_STATUS] != STOP_DONE:
             status = STOP_VENUE_ERROR
             break
-        if v.fills.shape[0] - vs[st.VS_N_FILLS] < plan.fill_headroom:
+        if fills.shape[0] - vs[st.VS_N_FILLS] < fill_headroom:
             status = STOP_FILLS_FULL
             break
-        tl = ev[li]["ts_local_ns"] if on_event else t_end
+        tl = ev[li]["ts_local_ns"] if WAKE_ON_EVENT else t_end
         tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
-        tr = sv.next_request_ns(vs, v.req)
-        tp = sv.next_response_ns(vs, v.resp)
+        tr = sv.next_request_ns(vs, req)
+        tp = sv.next_response_ns(vs, resp)
         tw = istate[0] if istate[0] > 0 else _NO_TIME
-        if not on_event and min(min(tx, tr), min(tp, tw)) > t_end:
-            li, status = _catch_up(ev, li, n, t_end, True, loc, plan)
+        if not WAKE_ON_EVENT and min(min(tx, tr), min(tp, tw)) > t_end:
+            li, status = _catch_up(
+                ev, li, n, t_end, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+            )
             if status != STOP_DONE:
                 break
             continue
-        if on_event and (
+        if WAKE_ON_EVENT and (
             (x < n and tx <= tr and tx <= tp and tx <= tl and tx <= tw)
             or (tl < tr and tl < tp and tl <= tw)
         ):
-            x, li, next_sample, status = _interleave(
-                decide, ev, x, li, stop, next_sample, min(tr, tp), es, loc, v, rsk, strat, smp,
-                plan,
-            )  # fmt: skip
+            # market events on both sides, interleaved, until a request or response is due
+            t_other = min(tr, tp)
+            tail = vs[st.VS_RESP_TAIL]
+            prev = ev[li - 1]["ts_local_ns"] if li > 0 else -_NO_TIME
+            while True:
+                if x < n and tx <= t_other and tx <= tl and tx <= tw:
+                    e = ev[x]
+                    if e["instrument"] >= xstate.shape[0]:
+                        status = STOP_BAD_INSTRUMENT
+                        break
+                    while next_sample <= tx and es[ES_N_SAMPLES] < s_ts.shape[0]:
+                        _sample(
+                            es, next_sample, xstate, acct, iacct, vinst, mark,
+                            s_ts, s_equity, s_pos, s_mid, s_spread,
+                        )  # fmt: skip
+                        next_sample += sample_ns
+                    _on_event(
+                        vs, e["kind"], e["instrument"], tx, e["price_tick"], e["qty_lot"],
+                        e["aux"], vorders, active, xqty, xstate, resp, lat_out, vp, vinst, acct,
+                        iacct, fills,
+                    )  # fmt: skip
+                    x += 1
+                    tx = ev[x]["ts_exch_ns"] if x < n else _NO_TIME
+                    if vs[st.VS_RESP_TAIL] != tail:
+                        break  # a response is on its way: it may be due before the next event
+                    continue
+                if not (tl < t_other and tl <= tw):
+                    break
+                if tl < prev:
+                    status = STOP_UNSORTED
+                    break
+                prev = tl
+                wake = _local_event(ev, li, lqty, lstate, sig, ring, ring_idx, sparams, batched)
+                li += 1
+                if wake:
+                    es[ES_NOW_NS] = tl
+                    es[ES_DECIDES] += 1
+                    n_int = _decide(
+                        tl, _WAKE_EVENT, ev[li - 1]["instrument"], lqty, lstate, sig, view,
+                        pos_local, params, istate, fstate, intents,
+                    )  # fmt: skip
+                    if 0 < istate[0] <= tl:  # a timer in the past would spin
+                        istate[0] = tl + 1
+                    tw = istate[0] if istate[0] > 0 else _NO_TIME
+                    if n_int > 0:
+                        _dispatch(
+                            n_int, intents, tl, es, lstate, view, limits, rstate, rcounts, vs,
+                            req, lat_in, vinst,
+                        )  # fmt: skip
+                        break  # requests were sent: they may be due before the next event
+                if li >= stop:
+                    break
+                tl = ev[li]["ts_local_ns"]
             if status != STOP_DONE:
                 break
             continue
         if tx <= tr and tx <= tp and tx <= tl and tx <= tw and x < n:
             t_local = -_NO_TIME
-            if not on_event:  # the next time the strategy can wake (see _venue_run)
-                t_local = min(tw, tp - 1) if on_order else tw
-                li, status = _catch_up(ev, li, x, t_local, True, loc, plan)
+            if not WAKE_ON_EVENT:  # the next time the strategy can wake (see _venue_run)
+                t_local = min(tw, tp - 1) if WAKE_ON_ORDER else tw
+                li, status = _catch_up(
+                    ev, li, x, t_local, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
                 if status != STOP_DONE:
                     break
-            limit = min(min(tr, tp), min(tl, tw))
             x, li, next_sample, status = _venue_run(
-                ev, x, limit, next_sample, es, v, smp, li, t_local, loc, plan
-            )
+                ev, x, min(min(tr, tp), min(tl, tw)), next_sample, sample_ns, es, vs, vorders,
+                active, xqty, xstate, resp, lat_out, vp, vinst, acct, iacct, fills, mark,
+                s_ts, s_equity, s_pos, s_mid, s_spread,
+                li, t_local, lqty, lstate, sig, ring, ring_idx, sparams, batched,
+            )  # fmt: skip
             if status != STOP_DONE:
                 break
             continue
         if tr <= tp and tr <= tl and tr <= tw:
             sv.process_request(
-                vs, v.req, v.orders, v.active, v.xqty, v.xstate, v.resp, v.lat_out, v.vinst,
-                v.acct, v.iacct, v.fills,
-            )  # fmt: skip
+                vs, req, vorders, active, xqty, xstate, resp, lat_out, vinst, acct, iacct, fills
+            )
             continue
         if tp <= tl and tp <= tw:
-            r = v.resp[vs[st.VS_RESP_HEAD] & (v.resp.shape[0] - 1)]
+            r = resp[vs[st.VS_RESP_HEAD] & (resp.shape[0] - 1)]
             vs[st.VS_RESP_HEAD] += 1
-            _on_response(r, es, strat.orders, rsk.state, strat.pos_local)
-            if not on_order:
+            _on_response(r, es, view, rstate, pos_local)
+            if not WAKE_ON_ORDER:
                 continue
-            if not on_event:  # the strategy sees every event received before tp
-                li, status = _catch_up(ev, li, n, tp, False, loc, plan)
+            if not WAKE_ON_EVENT:  # the strategy sees every event received before tp
+                li, status = _catch_up(
+                    ev, li, n, tp, False, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
             now = tp
             reason = _WAKE_ORDER
             inst = r["instrument"]
         else:
-            if not on_event:  # the strategy sees every event received up to tw
-                li, status = _catch_up(ev, li, n, tw, True, loc, plan)
+            if not WAKE_ON_EVENT:  # the strategy sees every event received up to tw
+                li, status = _catch_up(
+                    ev, li, n, tw, True, lqty, lstate, sig, ring, ring_idx, sparams, batched
+                )
             istate[0] = 0
             now = tw
             reason = _WAKE_TIMER
             inst = -1
         if status != STOP_DONE:
             break
-        _wake(decide, now, reason, inst, es, loc, v, rsk, strat)
+        es[ES_NOW_NS] = now
+        es[ES_DECIDES] += 1
+        n_int = _decide(
+            now, reason, inst, lqty, lstate, sig, view, pos_local, params, istate, fstate, intents
+        )
+        if 0 < istate[0] <= now:  # a timer in the past would spin: move it forward
+            istate[0] = now + 1
+        if n_int > 0:
+            _dispatch(
+                n_int, intents, now, es, lstate, view, limits, rstate, rcounts, vs, req,
+                lat_in, vinst,
+            )  # fmt: skip
     es[ES_X] = x
     es[ES_L] = li
     es[ES_NEXT_SAMPLE_NS] = next_sample

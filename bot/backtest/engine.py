@@ -1,8 +1,8 @@
 """Backtest engine: wires events, books, signals, a strategy, risk and the simulated venue.
 
 ``Backtest`` validates its inputs and allocates every array once; ``run`` then drives the
-compiled loop (``bot.backtest._loop``: one for every strategy, which it takes as an argument) in
-chunks of events, which gives a progress callback, lets the fill buffer grow, and lets a caller swap
+compiled loop (``bot.backtest._loop``, generated per strategy by ``loopgen``) in chunks of
+events, which gives a progress callback, lets the fill buffer grow, and lets a caller swap
 strategy params or risk limits between two events (``swap_params``). The loop is deterministic:
 the same events, config and seed give byte-identical results.
 
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.backtest import _loop
 from bot.backtest import sim_types as st
+from bot.backtest.loopgen import load_loop
 from bot.backtest.sim_types import QueueModel
 from bot.backtest.sim_venue import SimVenue
 from bot.core.book import DEFAULT_WINDOW, new_books
@@ -77,8 +77,6 @@ def as_event_array(events: np.ndarray) -> np.ndarray:
     if events.ndim != 1 or events.shape[0] == 0:
         raise BacktestError("need a non-empty 1-d event array")
     view = np.asarray(events).view(np.ndarray)
-    if not view.flags.c_contiguous:  # the loop is compiled for contiguous events only
-        view = np.ascontiguousarray(view)
     view = view.view()
     view.flags.writeable = False
     return view
@@ -151,7 +149,7 @@ class Backtest:
             if not 0 <= i < n_inst:
                 raise BacktestError(f"traded instrument id {i} out of range")
         self.strategy = strategy
-        self.loop = _loop
+        self.loop = load_loop(strategy)
         self.traded = list(traded)
         qptl = np.array([s.quote_per_tick_lot() for s in self.specs])
         maker = np.array(
@@ -213,14 +211,6 @@ class Backtest:
         self.s_mid = np.zeros((n_samples, n_inst))
         self.s_spread = np.zeros((n_samples, n_inst))
         self.fill_headroom = 300 + 4 * opts.max_orders
-        self.plan = _loop.Plan(
-            sample_ns=int(opts.sample_interval_ns),
-            fill_headroom=self.fill_headroom,
-            batched=bool(self.es[_loop.ES_BATCHED]),
-            wake_on_event=bool(strategy.WAKE_ON_EVENT),
-            wake_on_order=bool(strategy.WAKE_ON_ORDER),
-            uses_signals=bool(strategy.USES_SIGNALS),
-        )
         self.compile_s = 0.0
         self.run_s = 0.0
         self._req_seen = 0
@@ -228,32 +218,22 @@ class Backtest:
         self.requests_lost = 0
         """Requests sent but overwritten in the venue's ring before ``run`` could log them."""
 
-    def _groups(self) -> tuple[Any, ...]:
-        """Return the loop's state groups (rebuilt per call: ``grow_fills`` swaps an array)."""
-        v = self.venue
-        return (
-            _loop.Local(self.lqty, self.lstate, self.sig, self.ring, self.ring_idx, self.sparams),
-            _loop.Venue(
-                v.xqty, v.xstate, v.vs, v.orders, v.active, v.req, v.resp, v.lat_in, v.lat_out,
-                v.vp, v.vinst, v.acct, v.iacct, v.fills,
-            ),
-            _loop.Risk(self.limits, self.rstate, self.rcounts),
-            _loop.Strategy(
-                self.view, self.pos_local, self.params, self.istate, self.fstate, self.intents
-            ),
-            _loop.Samples(self.mark, self.s_ts, self.s_equity, self.s_pos, self.s_mid,
-                          self.s_spread),
-            self.plan,
-        )  # fmt: skip
-
     def _call(self, stop: int) -> int:
+        v = self.venue
         # limits change only between calls (swap_limits, risk.halt), so this is always current
         t = self.traded
         halted = bool(self.limits["kill_switch"][t].any() or self.rstate["halted"][t].any())
         self.istate[ISTATE_HALTED] = 1 if halted else 0
-        groups = self._groups()
-        run = _loop.compiled_loop(self.events, self.es, *groups)
-        return int(run(self.strategy.decide, self.events, stop, self.es, *groups))
+        return int(
+            self.loop.run_loop(
+                self.events, stop, self.es, v.xqty, v.xstate, self.lqty, self.lstate, self.sig,
+                self.ring, self.ring_idx, self.sparams, v.vs, v.orders, v.active, v.req, v.resp,
+                v.lat_in, v.lat_out, v.vp, v.vinst, v.acct, v.iacct, v.fills, self.limits,
+                self.rstate, self.rcounts, self.view, self.pos_local, self.params, self.istate,
+                self.fstate, self.intents, self.mark, self.s_ts, self.s_equity, self.s_pos,
+                self.s_mid, self.s_spread, self.options.sample_interval_ns, self.fill_headroom,
+            )
+        )  # fmt: skip
 
     def warm_up(self) -> float:
         """Compile (or load from cache) the loop without processing events; return seconds."""
