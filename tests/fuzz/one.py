@@ -34,10 +34,10 @@ def main() -> None:
     with atheris.instrument_imports(include=list(INSTRUMENTED)):
         from tests.fuzz import targets as t
 
-    t.quiet()
-    one_input = t.targets()[name].make()
-    atheris.Setup([sys.argv[0], *rest], one_input)
-    atheris.Fuzz()
+    with t.quiet():
+        one_input = t.targets()[name].make()
+        atheris.Setup([sys.argv[0], *rest], one_input)
+        atheris.Fuzz()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +77,16 @@ class Target:
     seeds: Callable[[], list[bytes]]
 
 
-def quiet() -> None:
-    """Bad input is logged by design; keep the fuzz output to its figures."""
-    logging.getLogger("bot").setLevel(logging.CRITICAL)
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Bad input is logged by design; keep the fuzz output to its figures (level restored after)."""
+    logger = logging.getLogger("bot")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # -- seeds ----------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def mutate(rng: random.Random, seed: bytes) -> bytes:
 
 @pytest.fixture(autouse=True, scope="module")
 def _quiet():
-    t.quiet()
+    with t.quiet():  # restored after: other tests in this worker read the loggers' output
+        yield
 
 
 @pytest.mark.parametrize("name", list(t.targets()))
