@@ -53,6 +53,14 @@ class RecordingSink:
         return np.concatenate(self.batches) if self.batches else np.zeros(0)
 
 
+class LongestJitter(random.Random):
+    """Every jittered delay at its ceiling: for a test that needs a backoff to last (full
+    jitter draws from zero, and how many draws came before depends on timing)."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def fast_options(**overrides: object) -> SupervisorOptions:
     """Options with test-scaled backoffs and periods."""
     from bot.ingest.backoff import Backoff
@@ -92,8 +100,7 @@ async def supervised(
         state,
         symbols=symbols,
         options=options or fast_options(),
-        rng=random.Random(7),
-        **kwargs,
+        **{"rng": random.Random(7), **kwargs},
     )  # type: ignore[arg-type]
     task = asyncio.create_task(sup.run(), name="supervisor-under-test")
     try:
